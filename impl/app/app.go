@@ -1,0 +1,248 @@
+// Package app wires latchkey together: database, domain services, handlers
+// and the HTTP server. The command and the black-box tests both build the
+// server through it, so tests exercise exactly what ships.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/latchkey/latchkey/gen"
+	"github.com/latchkey/latchkey/impl/accounts"
+	"github.com/latchkey/latchkey/impl/api"
+	"github.com/latchkey/latchkey/impl/config"
+	"github.com/latchkey/latchkey/impl/passwords"
+	"github.com/latchkey/latchkey/impl/server"
+	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/tokens"
+	"github.com/latchkey/latchkey/openapi"
+)
+
+// App is one running latchkey instance.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *store.DB
+	Hasher   *passwords.Hasher
+	Tokens   *tokens.Service
+	Accounts *accounts.Service
+	Engine   *gin.Engine
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New opens the database, migrates it and builds the HTTP engine. Call Start
+// to run the background loops and Close when done.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	db, err := store.Open(ctx, cfg.Database, log)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, cfg, log, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.DB) (*App, error) {
+	if err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	hasher := passwords.NewHasher(passwords.Params{
+		Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads,
+		SaltLen: 16, KeyLen: 32,
+	}, cfg.HashWorkers, cfg.HashQueueWait)
+	toks, err := tokens.New(ctx, db, log, tokens.Config{
+		Lifetime:     cfg.TokenLifetime,
+		SyncInterval: cfg.RevocationSync,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start token service: %w", err)
+	}
+	accts := accounts.New(db, hasher, toks, log)
+	handlers := api.New(api.Deps{
+		Log:       log,
+		DB:        db,
+		Accounts:  accts,
+		Tokens:    toks,
+		PublicURL: cfg.PublicURL,
+	})
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	specJSON, err := spec.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encode spec: %w", err)
+	}
+	gin.SetMode(gin.ReleaseMode) // no debug route dump; logs go through slog
+	engine, err := server.New(server.Options{
+		Spec:              spec,
+		Logger:            log,
+		Auth:              authenticator{tokens: toks},
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		ValidateResponses: cfg.ValidateResponses,
+		SpecYAML:          openapi.YAML,
+		SpecJSON:          specJSON,
+		Register: func(r gin.IRouter, errorHandler func(*gin.Context, error, int)) {
+			strict := gen.NewStrictHandlerWithOptions(handlers, nil, gen.StrictGinServerOptions(server.StrictOptions()))
+			gen.RegisterHandlersWithOptions(r, strict, gen.GinServerOptions{ErrorHandler: errorHandler})
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build server: %w", err)
+	}
+	return &App{Config: cfg, Log: log, DB: db, Hasher: hasher, Tokens: toks, Accounts: accts, Engine: engine}, nil
+}
+
+// Start runs the background loops (revocation sync) until Close.
+func (a *App) Start(ctx context.Context) {
+	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Tokens.Run(ctx)
+	}()
+}
+
+// Handler is the HTTP handler of the instance.
+func (a *App) Handler() http.Handler { return a.Engine }
+
+// Close stops the background loops and closes the database.
+func (a *App) Close() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	return a.DB.Close()
+}
+
+// Bootstrap creates the bootstrap domain and admin on an empty database and
+// prints what a person needs to log in. It never overwrites anything.
+func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
+	res, err := a.Accounts.Bootstrap(ctx, a.Config.BootstrapDomain, a.Config.BootstrapAdmin, a.Config.BootstrapPassword)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if !res.Created {
+		a.Log.Info("bootstrap domain exists; nothing created", "domain", res.Domain.Name)
+		return nil
+	}
+	fmt.Fprintf(out, "Bootstrap: created domain %q (id %s) and its owner %q (id %s).\n",
+		res.Domain.Name, res.Domain.ID, res.Admin.Name, res.Admin.ID)
+	if res.GeneratedPassword != "" {
+		// Printed once, to stdout only (never to the log): the operator needs it.
+		fmt.Fprintf(out, "Bootstrap: admin password (shown only now): %s\n", res.GeneratedPassword)
+	}
+	return nil
+}
+
+// Migrate creates or updates the schema and returns.
+func Migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	db, err := store.Open(ctx, cfg.Database, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Migrate(ctx)
+}
+
+// BootstrapOnly migrates, bootstraps and returns.
+func BootstrapOnly(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) error {
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Bootstrap(ctx, out)
+}
+
+// Serve runs the server until ctx is done, then shuts down gracefully.
+func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) error {
+	started := time.Now()
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Bootstrap(ctx, out); err != nil {
+		return err
+	}
+	a.Start(ctx)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    256 << 10, // X-Auth-Token may be up to 100,000 characters
+	}
+	fmt.Fprintf(out, "latchkey serving on http://%s (database %s)\n", ln.Addr(), redactDSN(cfg.Database))
+	fmt.Fprintf(out, "Swagger UI: %s/docs/\n", cfg.PublicURL)
+	log.Info("ready", "addr", ln.Addr().String(), "startup", time.Since(started).String())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// redactDSN hides a password in a postgres:// DSN.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
+				return dsn[:i+3+colon] + ":***" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+// NewLogger builds the process logger.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("log format %q: want text or json", format)
+	}
+}

@@ -1,0 +1,146 @@
+// Package config reads latchkey's settings from flags, falling back to
+// LATCHKEY_* environment variables, then to defaults (DESIGN.md §5).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config holds every setting of `latchkey serve`.
+type Config struct {
+	Addr      string
+	Database  string
+	PublicURL string
+
+	BootstrapDomain       string
+	BootstrapAdmin        string
+	BootstrapPassword     string
+	BootstrapClientID     string
+	BootstrapClientSecret string
+
+	LogLevel  string
+	LogFormat string
+
+	TokenLifetime     time.Duration
+	CIAMTokenLifetime time.Duration
+	RevocationSync    time.Duration
+
+	Argon2Memory  uint32 // KiB
+	Argon2Time    uint32
+	Argon2Threads uint8
+	HashWorkers   int           // concurrent hashes; 0 = number of CPUs
+	HashQueueWait time.Duration // how long a request waits for a hashing slot before 503
+
+	MaxBodyBytes      int64
+	ValidateResponses bool
+	ShutdownTimeout   time.Duration
+}
+
+// Defaults returns the documented defaults.
+func Defaults() Config {
+	return Config{
+		Addr:              "127.0.0.1:8080",
+		Database:          "sqlite:latchkey.db",
+		BootstrapDomain:   "default",
+		BootstrapAdmin:    "admin",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		TokenLifetime:     24 * time.Hour,
+		CIAMTokenLifetime: 1800 * time.Second,
+		RevocationSync:    time.Second,
+		Argon2Memory:      19 * 1024,
+		Argon2Time:        2,
+		Argon2Threads:     1,
+		HashQueueWait:     2 * time.Second,
+		MaxBodyBytes:      32 * 1024,
+		ValidateResponses: true,
+		ShutdownTimeout:   15 * time.Second,
+	}
+}
+
+// Parse reads args (without the program and command name) and the
+// environment (getenv) into a Config.
+func Parse(name string, args []string, getenv func(string) string, output io.Writer) (Config, error) {
+	c := Defaults()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(output)
+	str := func(p *string, flagName, usage string) {
+		fs.StringVar(p, flagName, *p, usage+" (env "+envName(flagName)+")")
+	}
+	dur := func(p *time.Duration, flagName, usage string) {
+		fs.DurationVar(p, flagName, *p, usage+" (env "+envName(flagName)+")")
+	}
+	str(&c.Addr, "addr", "listen address")
+	str(&c.Database, "database", "database: sqlite:PATH or postgres://...")
+	str(&c.PublicURL, "public-url", "public base URL used in catalogs and discovery (default http://<addr>)")
+	str(&c.BootstrapDomain, "bootstrap-domain", "name of the domain created on first start")
+	str(&c.BootstrapAdmin, "bootstrap-admin", "name of the domain owner created on first start")
+	str(&c.BootstrapPassword, "bootstrap-password", "password of the bootstrap admin (default: generated and printed once)")
+	str(&c.BootstrapClientID, "bootstrap-client-id", "CIAM OAuth client id of the bootstrap domain (default: generated)")
+	str(&c.BootstrapClientSecret, "bootstrap-client-secret", "CIAM OAuth client secret (default: generated and printed once)")
+	str(&c.LogLevel, "log-level", "log level: debug, info, warn, error")
+	str(&c.LogFormat, "log-format", "log format: text or json")
+	dur(&c.TokenLifetime, "token-lifetime", "lifetime of Keystone tokens")
+	dur(&c.CIAMTokenLifetime, "ciam-token-lifetime", "lifetime of CIAM access tokens (expires_in)")
+	dur(&c.RevocationSync, "revocation-sync", "how often each instance reads new token revocations")
+	mem := uint(c.Argon2Memory)
+	tim := uint(c.Argon2Time)
+	thr := uint(c.Argon2Threads)
+	fs.UintVar(&mem, "argon2-memory", mem, "argon2id memory in KiB (env LATCHKEY_ARGON2_MEMORY)")
+	fs.UintVar(&tim, "argon2-time", tim, "argon2id iterations (env LATCHKEY_ARGON2_TIME)")
+	fs.UintVar(&thr, "argon2-threads", thr, "argon2id parallelism (env LATCHKEY_ARGON2_THREADS)")
+	fs.IntVar(&c.HashWorkers, "hash-workers", c.HashWorkers, "concurrent password hashes, 0 = CPUs (env LATCHKEY_HASH_WORKERS)")
+	dur(&c.HashQueueWait, "hash-queue-wait", "how long a request waits for a hashing slot before answering 503")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted request body (env LATCHKEY_MAX_BODY_BYTES)")
+	fs.BoolVar(&c.ValidateResponses, "validate-responses", c.ValidateResponses, "validate every response against the spec (env LATCHKEY_VALIDATE_RESPONSES)")
+	dur(&c.ShutdownTimeout, "shutdown-timeout", "how long graceful shutdown waits for requests in flight")
+
+	// Environment first, so that flags given on the command line win.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("environment %s: %w", envName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if mem > 1<<22 || tim > 100 || thr == 0 || thr > 255 {
+		return c, errors.New("argon2 parameters out of range")
+	}
+	c.Argon2Memory, c.Argon2Time, c.Argon2Threads = uint32(mem), uint32(tim), uint8(thr)
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.TokenLifetime <= 0 || c.CIAMTokenLifetime <= 10*time.Second {
+		return c, errors.New("token lifetimes must be positive (CIAM: more than 10s)")
+	}
+	if c.MaxBodyBytes <= 0 {
+		return c, errors.New("max-body-bytes must be positive")
+	}
+	return c, nil
+}
+
+func envName(flagName string) string {
+	return "LATCHKEY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// FromEnv is Parse with the process environment and stderr.
+func FromEnv(name string, args []string) (Config, error) {
+	return Parse(name, args, os.Getenv, os.Stderr)
+}
