@@ -83,7 +83,9 @@ func (h *Handlers) KeystoneListUsers(ctx context.Context, req gen.KeystoneListUs
 		return nil, err
 	}
 	for i := range users {
-		out.Users = append(out.Users, h.keystoneUser(&users[i]))
+		ku := h.keystoneUser(&users[i])
+		ku.PwdStrength = keystoneStrength(&users[i])
+		out.Users = append(out.Users, ku)
 	}
 	return out, nil
 }
@@ -97,6 +99,10 @@ func (h *Handlers) userFor(ctx context.Context, userID string, adminOnly bool) (
 		return nil, err
 	}
 	self := p.UserID == userID
+	if p.Restricted && !self {
+		// A restricted token may read only its own user, whatever the role.
+		return nil, fault.New(fault.Restricted, "The password must be changed first.")
+	}
 	if !p.IsAdmin() && (!self || adminOnly) {
 		return nil, forbidden()
 	}
@@ -154,4 +160,19 @@ func (h *Handlers) KeystoneDeleteUser(ctx context.Context, req gen.KeystoneDelet
 		return nil, err
 	}
 	return gen.KeystoneDeleteUser204Response{}, nil
+}
+
+// keystoneStrength rates the password in the Keystone list wording.
+func keystoneStrength(u *store.User) *gen.KeystoneUserPwdStrength {
+	if u.PasswordHash == "" {
+		return nil
+	}
+	s := gen.KeystoneUserPwdStrengthMid
+	switch u.PwdStrength {
+	case "Strong":
+		s = gen.KeystoneUserPwdStrengthHigh
+	case "Low":
+		s = gen.KeystoneUserPwdStrengthLow
+	}
+	return &s
 }
