@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
@@ -84,6 +85,81 @@ func (e HealthStatusStatus) Valid() bool {
 	case Ok:
 		return true
 	case Unavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IamAuditEventActorType.
+const (
+	AuditActorAnonymous IamAuditEventActorType = "anonymous"
+	AuditActorClient    IamAuditEventActorType = "client"
+	AuditActorSystem    IamAuditEventActorType = "system"
+	AuditActorUser      IamAuditEventActorType = "user"
+)
+
+// Valid indicates whether the value is a known member of the IamAuditEventActorType enum.
+func (e IamAuditEventActorType) Valid() bool {
+	switch e {
+	case AuditActorAnonymous:
+		return true
+	case AuditActorClient:
+		return true
+	case AuditActorSystem:
+		return true
+	case AuditActorUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IamAuditEventOutcome.
+const (
+	AuditFailure IamAuditEventOutcome = "failure"
+	AuditSuccess IamAuditEventOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the IamAuditEventOutcome enum.
+func (e IamAuditEventOutcome) Valid() bool {
+	switch e {
+	case AuditFailure:
+		return true
+	case AuditSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IamAuditEventType.
+const (
+	AuditCredentialLocked      IamAuditEventType = "credential.locked"
+	AuditLoginPolicyChanged    IamAuditEventType = "login_policy.changed"
+	AuditLoginProtectChanged   IamAuditEventType = "login_protect.changed"
+	AuditPasswordChanged       IamAuditEventType = "password.changed"
+	AuditPasswordPolicyChanged IamAuditEventType = "password_policy.changed"
+	AuditPasswordReset         IamAuditEventType = "password.reset"
+	AuditVerificationFailed    IamAuditEventType = "credential.verification_failed"
+)
+
+// Valid indicates whether the value is a known member of the IamAuditEventType enum.
+func (e IamAuditEventType) Valid() bool {
+	switch e {
+	case AuditCredentialLocked:
+		return true
+	case AuditLoginPolicyChanged:
+		return true
+	case AuditLoginProtectChanged:
+		return true
+	case AuditPasswordChanged:
+		return true
+	case AuditPasswordPolicyChanged:
+		return true
+	case AuditPasswordReset:
+		return true
+	case AuditVerificationFailed:
 		return true
 	default:
 		return false
@@ -174,6 +250,57 @@ func (e IamLoginProtectOptionVerificationMethod) Valid() bool {
 	case IamLoginProtectOptionVerificationMethodSms:
 		return true
 	case IamLoginProtectOptionVerificationMethodVmfa:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IamPasswordRule.
+const (
+	RuleCharCombination      IamPasswordRule = "char_combination"
+	RuleConsecutiveIdentical IamPasswordRule = "consecutive_identical"
+	RuleContainsEmail        IamPasswordRule = "contains_email"
+	RuleContainsName         IamPasswordRule = "contains_name"
+	RuleContainsPhone        IamPasswordRule = "contains_phone"
+	RuleContainsUsername     IamPasswordRule = "contains_username"
+	RuleHistory              IamPasswordRule = "history"
+	RuleLength               IamPasswordRule = "length"
+	RuleMinimumAge           IamPasswordRule = "minimum_age"
+	RuleSameAsCurrent        IamPasswordRule = "same_as_current"
+	RuleUsername             IamPasswordRule = "username"
+	RuleUsernameReversed     IamPasswordRule = "username_reversed"
+	RuleWeak                 IamPasswordRule = "weak"
+)
+
+// Valid indicates whether the value is a known member of the IamPasswordRule enum.
+func (e IamPasswordRule) Valid() bool {
+	switch e {
+	case RuleCharCombination:
+		return true
+	case RuleConsecutiveIdentical:
+		return true
+	case RuleContainsEmail:
+		return true
+	case RuleContainsName:
+		return true
+	case RuleContainsPhone:
+		return true
+	case RuleContainsUsername:
+		return true
+	case RuleHistory:
+		return true
+	case RuleLength:
+		return true
+	case RuleMinimumAge:
+		return true
+	case RuleSameAsCurrent:
+		return true
+	case RuleUsername:
+		return true
+	case RuleUsernameReversed:
+		return true
+	case RuleWeak:
 		return true
 	default:
 		return false
@@ -522,12 +649,22 @@ type CiamCreateUserRequest struct {
 	// Example:
 	MiddleName *string `json:"middle_name,omitempty"`
 
-	// Mobile Mobile number, unique in the domain. Invalid: 400 `USER.0038`; taken: 400 `IDAAS.TENANT.USER.0003`.
+	// Mobile Mobile number, unique in the domain, in one of two forms:
+	// - `<country code>-<number>`: the country code as `+86`, `0086` or `86` (1-4 digits), the number
+	//   1-32 digits, e.g. `+86-13812345678`, `0044-7700900123`. It is returned as sent.
+	// - digits only: a mainland China mobile number (11 digits starting with 1), stored and returned
+	//   with the country code `+86` (`13812345678` -> `+86-13812345678`).
+	//
+	// Anything else (spaces, a `+` without the `-`, letters) is 400 `USER.0038` "Invalid mobile number.";
+	// taken: 400 `IDAAS.TENANT.USER.0003`.
+	//
 	//
 	// Example: +86-13812345678
 	Mobile string `json:"mobile"`
 
-	// Name Real name. Defaults to `user_name`.
+	// Name Real name. Defaults to `user_name`. A password must not contain it, nor, for a Chinese name, its
+	// pinyin (`张伟`: `zhangwei`, `zhang wei`, `weizhang`, ...): `IDAAS.TENANT.PWD.0003`.
+	//
 	//
 	// Example: Zhang Wei
 	Name *string `json:"name,omitempty"`
@@ -767,6 +904,83 @@ type HealthStatus struct {
 // HealthStatusStatus Example: ok
 type HealthStatusStatus string
 
+// IamAuditEvent One security audit event. It never holds a secret.
+type IamAuditEvent struct {
+	// ActorId The user or CIAM client that acted; empty when nobody was authenticated (token issuance).
+	//
+	// Example: 16b26081f43d4c628c4bb88cf32e9f9b
+	ActorId string `json:"actor_id"`
+
+	// ActorType Example: user
+	ActorType IamAuditEventActorType `json:"actor_type"`
+
+	// Detail Facts about the event, per type (see ListAuditEvents); values are strings.
+	//
+	// Example: {"credential":"password","remaining_attempts":"2"}
+	Detail map[string]string `json:"detail"`
+
+	// DomainId Example: d78cbac186b744899480f25bd022f468
+	DomainId string `json:"domain_id"`
+
+	// Id Event id (32 lowercase hex characters).
+	//
+	// Example: 7e1f2a3b4c5d46e7f8a9b0c1d2e3f4a5
+	Id string `json:"id"`
+
+	// Outcome Example: success
+	Outcome IamAuditEventOutcome `json:"outcome"`
+
+	// SourceIp The address the request came from; empty when unknown.
+	//
+	// Example: 203.0.113.7
+	SourceIp string `json:"source_ip"`
+
+	// TargetId The user acted on (for policy changes, the domain).
+	//
+	// Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+	TargetId string `json:"target_id"`
+
+	// Time When it was recorded (RFC 3339 UTC, microseconds).
+	//
+	// Example: 2026-11-22T12:00:05.000000Z
+	Time string `json:"time"`
+
+	// Type What happened (see ListAuditEvents).
+	//
+	// Example: credential.locked
+	Type IamAuditEventType `json:"type"`
+}
+
+// IamAuditEventActorType Example: user
+type IamAuditEventActorType string
+
+// IamAuditEventOutcome Example: success
+type IamAuditEventOutcome string
+
+// IamAuditEventList defines model for IamAuditEventList.
+type IamAuditEventList struct {
+	Events   []IamAuditEvent  `json:"events"`
+	PageInfo IamAuditPageInfo `json:"page_info"`
+}
+
+// IamAuditEventType What happened (see ListAuditEvents).
+//
+// Example: credential.locked
+type IamAuditEventType string
+
+// IamAuditPageInfo defines model for IamAuditPageInfo.
+type IamAuditPageInfo struct {
+	// CurrentCount Number of events on this page.
+	//
+	// Example: 2
+	CurrentCount int `json:"current_count"`
+
+	// NextMarker The `marker` of the next page; null on the last page.
+	//
+	// Example: 5b0c1d2e3f4a45b6c7d8e9f0a1b2c3d4
+	NextMarker *string `json:"next_marker"`
+}
+
 // IamBindMfaDeviceRequest defines model for IamBindMfaDeviceRequest.
 type IamBindMfaDeviceRequest struct {
 	// AuthenticationCodeFirst A code shown by the authenticator app.
@@ -786,6 +1000,76 @@ type IamBindMfaDeviceRequest struct {
 	//
 	// Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
 	UserId string `json:"user_id"`
+}
+
+// IamCiamClient defines model for IamCiamClient.
+type IamCiamClient struct {
+	// ClientId Example: 7d3f9a1c5e2b4d6f8a0c1e3b5d7f9a2c
+	ClientId string `json:"client_id"`
+
+	// CreatedAt Creation time (UTC, microseconds).
+	//
+	// Example: 2026-11-22T12:00:00.000000Z
+	CreatedAt string `json:"created_at"`
+
+	// DomainId Example: d78cbac186b744899480f25bd022f468
+	DomainId string `json:"domain_id"`
+
+	// Name Example: member-portal
+	Name string `json:"name"`
+}
+
+// IamCiamClientCreateRequest defines model for IamCiamClientCreateRequest.
+type IamCiamClientCreateRequest struct {
+	// Client The client to create. Every field is optional.
+	Client IamCiamClientOption `json:"client"`
+}
+
+// IamCiamClientCreateResponse defines model for IamCiamClientCreateResponse.
+type IamCiamClientCreateResponse struct {
+	Client IamCiamCreatedClient `json:"client"`
+}
+
+// IamCiamClientList defines model for IamCiamClientList.
+type IamCiamClientList struct {
+	Clients []IamCiamClient `json:"clients"`
+}
+
+// IamCiamClientOption The client to create. Every field is optional.
+type IamCiamClientOption struct {
+	// ClientSecret The secret to use instead of a generated one (8-128 characters, no control characters; checked by
+	// the service, never echoed). Leave it out to get a generated, stronger one.
+	//
+	//
+	// Example: p@ss word+/:=
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// Name A label for administrators (default `""`).
+	//
+	// Example: member-portal
+	Name *string `json:"name,omitempty"`
+}
+
+// IamCiamCreatedClient defines model for IamCiamCreatedClient.
+type IamCiamCreatedClient struct {
+	// ClientId Example: 7d3f9a1c5e2b4d6f8a0c1e3b5d7f9a2c
+	ClientId string `json:"client_id"`
+
+	// ClientSecret The secret, shown only in this answer.
+	//
+	// Example: Vq8tL2mN6pR4sW9xZ1cB5dF7hJ3kY0eGa-Tu_Qo4Xw1
+	ClientSecret string `json:"client_secret"`
+
+	// CreatedAt Creation time (UTC, microseconds).
+	//
+	// Example: 2026-11-22T12:00:00.000000Z
+	CreatedAt string `json:"created_at"`
+
+	// DomainId Example: d78cbac186b744899480f25bd022f468
+	DomainId string `json:"domain_id"`
+
+	// Name Example: member-portal
+	Name string `json:"name"`
 }
 
 // IamCreateMfaDeviceOption defines model for IamCreateMfaDeviceOption.
@@ -1159,6 +1443,48 @@ type IamMfaDeviceResponse struct {
 	VirtualMfaDevice IamMfaDevice `json:"virtual_mfa_device"`
 }
 
+// IamPasswordEvaluation defines model for IamPasswordEvaluation.
+type IamPasswordEvaluation struct {
+	// NotEvaluated Rules that setting the password would check but that need the stored hashes.
+	//
+	// Example: ["same_as_current","history"]
+	NotEvaluated []IamPasswordRule `json:"not_evaluated"`
+
+	// UserId Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+	UserId string `json:"user_id"`
+
+	// Valid true when no evaluated rule is broken.
+	//
+	// Example: false
+	Valid bool `json:"valid"`
+
+	// Violations Every broken rule, in the order the rules are checked.
+	Violations []IamPasswordViolation `json:"violations"`
+}
+
+// IamPasswordEvaluationRequest defines model for IamPasswordEvaluationRequest.
+type IamPasswordEvaluationRequest struct {
+	Candidate struct {
+		// Password The candidate password. It is never stored, logged or echoed.
+		//
+		// Example: aaaaalice1
+		Password string `json:"password"`
+
+		// UserId The user the password is for; the caller when left out.
+		//
+		// Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+		UserId *string `json:"user_id,omitempty"`
+	} `json:"candidate"`
+}
+
+// IamPasswordEvaluationResponse defines model for IamPasswordEvaluationResponse.
+type IamPasswordEvaluationResponse struct {
+	Evaluation IamPasswordEvaluation `json:"evaluation"`
+
+	// PasswordPolicy The password policy of the domain; it applies to every password in the identity store.
+	PasswordPolicy IamPasswordPolicy `json:"password_policy"`
+}
+
 // IamPasswordPolicy The password policy of the domain; it applies to every password in the identity store.
 type IamPasswordPolicy struct {
 	// MaximumConsecutiveIdenticalChars Longest run of one repeated character (0 = off).
@@ -1275,6 +1601,46 @@ type IamPasswordPolicyRequest struct {
 type IamPasswordPolicyResponse struct {
 	// PasswordPolicy The password policy of the domain; it applies to every password in the identity store.
 	PasswordPolicy IamPasswordPolicy `json:"password_policy"`
+}
+
+// IamPasswordRule Stable id of a password rule.
+//
+// Example: length
+type IamPasswordRule string
+
+// IamPasswordViolation defines model for IamPasswordViolation.
+type IamPasswordViolation struct {
+	// CiamMessage The CIAM error message, placeholders filled from the policy.
+	//
+	// Example: The password must contain 12 to 32 characters
+	CiamMessage string `json:"ciam_message"`
+
+	// Codes The error code each API family answers (HTTP 400) when this password is set.
+	Codes struct {
+		// Ciam Example: IDAAS.TENANT.PWD.0007
+		Ciam string `json:"ciam"`
+
+		// Iam Example: 1103
+		Iam string `json:"iam"`
+
+		// Keystone Example: 1103
+		Keystone string `json:"keystone"`
+	} `json:"codes"`
+
+	// Message English, names the rule; what Keystone and IAM v3.0 answer in the error message.
+	//
+	// Example: The password must be 12 to 32 characters long.
+	Message string `json:"message"`
+
+	// Params Values of the rule (length: minimum, maximum; consecutive_identical: the limit; ...): the CIAM {0}, {1}.
+	//
+	// Example: ["12","32"]
+	Params []string `json:"params"`
+
+	// Rule Stable id of a password rule.
+	//
+	// Example: length
+	Rule IamPasswordRule `json:"rule"`
 }
 
 // IamUnbindMfaDeviceRequest defines model for IamUnbindMfaDeviceRequest.
@@ -2386,6 +2752,27 @@ type RepoV4500 = RepoV4Error
 // RepoV4Default defines model for RepoV4Default.
 type RepoV4Default = RepoV4Error
 
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	// Type Only events of this type.
+	Type *IamAuditEventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// UserId Only events about this user (target) or by this user (actor).
+	UserId *string `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Since Only events at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Only events before this time (RFC 3339).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Marker `page_info.next_marker` of the previous page.
+	Marker *string `form:"marker,omitempty" json:"marker,omitempty"`
+}
+
 // DeleteMfaDeviceParams defines parameters for DeleteMfaDevice.
 type DeleteMfaDeviceParams struct {
 	// UserId ID of the device's user; must be the caller.
@@ -2459,6 +2846,9 @@ type ValidateHttpsInfoJSONRequestBody = RepoValidateHttpsInfoRequest
 // ValidateHttpsInfoV2JSONRequestBody defines body for ValidateHttpsInfoV2 for application/json ContentType.
 type ValidateHttpsInfoV2JSONRequestBody = RepoValidateHttpsInfoRequest
 
+// CreateCiamClientJSONRequestBody defines body for CreateCiamClient for application/json ContentType.
+type CreateCiamClientJSONRequestBody = IamCiamClientCreateRequest
+
 // CreateBindingDeviceJSONRequestBody defines body for CreateBindingDevice for application/json ContentType.
 type CreateBindingDeviceJSONRequestBody = IamBindMfaDeviceRequest
 
@@ -2473,6 +2863,9 @@ type UpdateDomainLoginPolicyJSONRequestBody = IamLoginPolicyRequest
 
 // UpdateDomainPasswordPolicyJSONRequestBody defines body for UpdateDomainPasswordPolicy for application/json ContentType.
 type UpdateDomainPasswordPolicyJSONRequestBody = IamPasswordPolicyRequest
+
+// EvaluateDomainPasswordPolicyJSONRequestBody defines body for EvaluateDomainPasswordPolicy for application/json ContentType.
+type EvaluateDomainPasswordPolicyJSONRequestBody = IamPasswordEvaluationRequest
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = IamCreateUserRequest
@@ -2603,6 +2996,18 @@ type ServerInterface interface {
 	// KeystoneShowVersion Show the identity API v3 version
 	// (GET /v3)
 	KeystoneShowVersion(c *gin.Context)
+	// ListAuditEvents List the security audit events of the domain
+	// (GET /v3.0/OS-AUDIT/events)
+	ListAuditEvents(c *gin.Context, params ListAuditEventsParams)
+	// ListCiamClients List the CIAM OAuth clients of the caller's domain
+	// (GET /v3.0/OS-CIAM/clients)
+	ListCiamClients(c *gin.Context)
+	// CreateCiamClient Create a CIAM OAuth client of the caller's domain
+	// (POST /v3.0/OS-CIAM/clients)
+	CreateCiamClient(c *gin.Context)
+	// DeleteCiamClient Delete a CIAM OAuth client
+	// (DELETE /v3.0/OS-CIAM/clients/{client_id})
+	DeleteCiamClient(c *gin.Context, clientId string)
 	// CreateBindingDevice Bind your virtual MFA device
 	// (PUT /v3.0/OS-MFA/mfa-devices/bind)
 	CreateBindingDevice(c *gin.Context)
@@ -2633,6 +3038,9 @@ type ServerInterface interface {
 	// UpdateDomainPasswordPolicy Update the password policy
 	// (PUT /v3.0/OS-SECURITYPOLICY/domains/{domain_id}/password-policy)
 	UpdateDomainPasswordPolicy(c *gin.Context, domainId string)
+	// EvaluateDomainPasswordPolicy Evaluate a candidate password against the password policy
+	// (POST /v3.0/OS-SECURITYPOLICY/domains/{domain_id}/password-policy/evaluate)
+	EvaluateDomainPasswordPolicy(c *gin.Context, domainId string)
 	// ListUserLoginProtects List the login protection settings of the domain
 	// (GET /v3.0/OS-USER/login-protects)
 	ListUserLoginProtects(c *gin.Context)
@@ -2916,6 +3324,124 @@ func (siw *ServerInterfaceWrapper) KeystoneShowVersion(c *gin.Context) {
 	siw.Handler.KeystoneShowVersion(c)
 }
 
+// ListAuditEvents operation middleware
+func (siw *ServerInterfaceWrapper) ListAuditEvents(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditEventsParams
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", c.Request.URL.Query(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter type: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", c.Request.URL.Query(), &params.UserId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter user_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", c.Request.URL.Query(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter since: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", c.Request.URL.Query(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter until: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", c.Request.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter limit: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "marker" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "marker", c.Request.URL.Query(), &params.Marker, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter marker: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListAuditEvents(c, params)
+}
+
+// ListCiamClients operation middleware
+func (siw *ServerInterfaceWrapper) ListCiamClients(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListCiamClients(c)
+}
+
+// CreateCiamClient operation middleware
+func (siw *ServerInterfaceWrapper) CreateCiamClient(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateCiamClient(c)
+}
+
+// DeleteCiamClient operation middleware
+func (siw *ServerInterfaceWrapper) DeleteCiamClient(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "client_id" -------------
+	var clientId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "client_id", c.Param("client_id"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter client_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.DeleteCiamClient(c, clientId)
+}
+
 // CreateBindingDevice operation middleware
 func (siw *ServerInterfaceWrapper) CreateBindingDevice(c *gin.Context) {
 
@@ -3126,6 +3652,31 @@ func (siw *ServerInterfaceWrapper) UpdateDomainPasswordPolicy(c *gin.Context) {
 	}
 
 	siw.Handler.UpdateDomainPasswordPolicy(c, domainId)
+}
+
+// EvaluateDomainPasswordPolicy operation middleware
+func (siw *ServerInterfaceWrapper) EvaluateDomainPasswordPolicy(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "domain_id" -------------
+	var domainId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "domain_id", c.Param("domain_id"), &domainId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter domain_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.EvaluateDomainPasswordPolicy(c, domainId)
 }
 
 // ListUserLoginProtects operation middleware
@@ -3750,8 +4301,10 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v3.0/OS-USER/login-protects", wrapper.ListUserLoginProtects)
 	router.GET(options.BaseURL+"/v3.0/OS-SECURITYPOLICY/domains/:domain_id/password-policy", wrapper.ShowDomainPasswordPolicy)
 	router.PUT(options.BaseURL+"/v3.0/OS-SECURITYPOLICY/domains/:domain_id/password-policy", wrapper.UpdateDomainPasswordPolicy)
+	router.POST(options.BaseURL+"/v3.0/OS-SECURITYPOLICY/domains/:domain_id/password-policy/evaluate", wrapper.EvaluateDomainPasswordPolicy)
 	router.GET(options.BaseURL+"/v3.0/OS-SECURITYPOLICY/domains/:domain_id/login-policy", wrapper.ShowDomainLoginPolicy)
 	router.PUT(options.BaseURL+"/v3.0/OS-SECURITYPOLICY/domains/:domain_id/login-policy", wrapper.UpdateDomainLoginPolicy)
+	router.GET(options.BaseURL+"/v3.0/OS-AUDIT/events", wrapper.ListAuditEvents)
 	router.DELETE(options.BaseURL+"/v3.0/OS-MFA/virtual-mfa-devices", wrapper.DeleteMfaDevice)
 	router.GET(options.BaseURL+"/v3.0/OS-MFA/virtual-mfa-devices", wrapper.ListUserMfaDevices)
 	router.POST(options.BaseURL+"/v3.0/OS-MFA/virtual-mfa-devices", wrapper.CreateMfaDevice)
@@ -3763,6 +4316,9 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.PUT(options.BaseURL+"/v4/user/https-password", wrapper.UpdateHttpsPassword)
 	router.POST(options.BaseURL+"/v2/user/:iam_user_uuid/validate-https-info", wrapper.ValidateHttpsInfoV2)
 	router.POST(options.BaseURL+"/v1/user/:iam_user_uuid/validateHttpsInfo", wrapper.ValidateHttpsInfo)
+	router.GET(options.BaseURL+"/v3.0/OS-CIAM/clients", wrapper.ListCiamClients)
+	router.POST(options.BaseURL+"/v3.0/OS-CIAM/clients", wrapper.CreateCiamClient)
+	router.DELETE(options.BaseURL+"/v3.0/OS-CIAM/clients/:client_id", wrapper.DeleteCiamClient)
 	router.POST(options.BaseURL+"/api/v2/tenant/token", wrapper.CiamCreateToken)
 	router.POST(options.BaseURL+"/api/v2/tenant/users", wrapper.CiamCreateUser)
 	router.GET(options.BaseURL+"/api/v2/tenant/users/:user_id", wrapper.CiamShowUser)
@@ -4928,6 +5484,413 @@ func (response KeystoneShowVersiondefaultJSONResponse) VisitKeystoneShowVersionR
 	return err
 }
 
+type ListAuditEventsRequestObject struct {
+	Params ListAuditEventsParams
+}
+
+type ListAuditEventsResponseObject interface {
+	VisitListAuditEventsResponse(w http.ResponseWriter) error
+}
+
+type ListAuditEvents200JSONResponse IamAuditEventList
+
+func (response ListAuditEvents200JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents400JSONResponse struct{ Iam400JSONResponse }
+
+func (response ListAuditEvents400JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents401JSONResponse struct{ Iam401JSONResponse }
+
+func (response ListAuditEvents401JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents403JSONResponse struct{ Iam403JSONResponse }
+
+func (response ListAuditEvents403JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents500JSONResponse struct{ Iam500JSONResponse }
+
+func (response ListAuditEvents500JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEventsdefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response ListAuditEventsdefaultJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCiamClientsRequestObject struct {
+}
+
+type ListCiamClientsResponseObject interface {
+	VisitListCiamClientsResponse(w http.ResponseWriter) error
+}
+
+type ListCiamClients200JSONResponse IamCiamClientList
+
+func (response ListCiamClients200JSONResponse) VisitListCiamClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCiamClients401JSONResponse struct{ Iam401JSONResponse }
+
+func (response ListCiamClients401JSONResponse) VisitListCiamClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCiamClients403JSONResponse struct{ Iam403JSONResponse }
+
+func (response ListCiamClients403JSONResponse) VisitListCiamClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCiamClients500JSONResponse struct{ Iam500JSONResponse }
+
+func (response ListCiamClients500JSONResponse) VisitListCiamClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCiamClientsdefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response ListCiamClientsdefaultJSONResponse) VisitListCiamClientsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClientRequestObject struct {
+	Body *CreateCiamClientJSONRequestBody
+}
+
+type CreateCiamClientResponseObject interface {
+	VisitCreateCiamClientResponse(w http.ResponseWriter) error
+}
+
+type CreateCiamClient201JSONResponse IamCiamClientCreateResponse
+
+func (response CreateCiamClient201JSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClient400JSONResponse struct{ Iam400JSONResponse }
+
+func (response CreateCiamClient400JSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClient401JSONResponse struct{ Iam401JSONResponse }
+
+func (response CreateCiamClient401JSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClient403JSONResponse struct{ Iam403JSONResponse }
+
+func (response CreateCiamClient403JSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClient413JSONResponse struct{ Iam413JSONResponse }
+
+func (response CreateCiamClient413JSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClient429JSONResponse struct{ Iam429JSONResponse }
+
+func (response CreateCiamClient429JSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClient500JSONResponse struct{ Iam500JSONResponse }
+
+func (response CreateCiamClient500JSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClient503JSONResponse struct{ Iam503JSONResponse }
+
+func (response CreateCiamClient503JSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCiamClientdefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response CreateCiamClientdefaultJSONResponse) VisitCreateCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCiamClientRequestObject struct {
+	ClientId string `json:"client_id"`
+}
+
+type DeleteCiamClientResponseObject interface {
+	VisitDeleteCiamClientResponse(w http.ResponseWriter) error
+}
+
+type DeleteCiamClient204Response struct {
+}
+
+func (response DeleteCiamClient204Response) VisitDeleteCiamClientResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteCiamClient401JSONResponse struct{ Iam401JSONResponse }
+
+func (response DeleteCiamClient401JSONResponse) VisitDeleteCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCiamClient403JSONResponse struct{ Iam403JSONResponse }
+
+func (response DeleteCiamClient403JSONResponse) VisitDeleteCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCiamClient404JSONResponse struct{ Iam404JSONResponse }
+
+func (response DeleteCiamClient404JSONResponse) VisitDeleteCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCiamClient500JSONResponse struct{ Iam500JSONResponse }
+
+func (response DeleteCiamClient500JSONResponse) VisitDeleteCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCiamClientdefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response DeleteCiamClientdefaultJSONResponse) VisitDeleteCiamClientResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateBindingDeviceRequestObject struct {
 	Body *CreateBindingDeviceJSONRequestBody
 }
@@ -6018,6 +6981,130 @@ type UpdateDomainPasswordPolicydefaultJSONResponse struct {
 }
 
 func (response UpdateDomainPasswordPolicydefaultJSONResponse) VisitUpdateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EvaluateDomainPasswordPolicyRequestObject struct {
+	DomainId string `json:"domain_id"`
+	Body     *EvaluateDomainPasswordPolicyJSONRequestBody
+}
+
+type EvaluateDomainPasswordPolicyResponseObject interface {
+	VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error
+}
+
+type EvaluateDomainPasswordPolicy200JSONResponse IamPasswordEvaluationResponse
+
+func (response EvaluateDomainPasswordPolicy200JSONResponse) VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EvaluateDomainPasswordPolicy400JSONResponse struct{ Iam400JSONResponse }
+
+func (response EvaluateDomainPasswordPolicy400JSONResponse) VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EvaluateDomainPasswordPolicy401JSONResponse struct{ Iam401JSONResponse }
+
+func (response EvaluateDomainPasswordPolicy401JSONResponse) VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EvaluateDomainPasswordPolicy403JSONResponse struct{ Iam403JSONResponse }
+
+func (response EvaluateDomainPasswordPolicy403JSONResponse) VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EvaluateDomainPasswordPolicy404JSONResponse struct{ Iam404JSONResponse }
+
+func (response EvaluateDomainPasswordPolicy404JSONResponse) VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EvaluateDomainPasswordPolicy413JSONResponse struct{ Iam413JSONResponse }
+
+func (response EvaluateDomainPasswordPolicy413JSONResponse) VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EvaluateDomainPasswordPolicy500JSONResponse struct{ Iam500JSONResponse }
+
+func (response EvaluateDomainPasswordPolicy500JSONResponse) VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EvaluateDomainPasswordPolicydefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response EvaluateDomainPasswordPolicydefaultJSONResponse) VisitEvaluateDomainPasswordPolicyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8646,6 +9733,18 @@ type StrictServerInterface interface {
 	// KeystoneShowVersion Show the identity API v3 version
 	// (GET /v3)
 	KeystoneShowVersion(ctx context.Context, request KeystoneShowVersionRequestObject) (KeystoneShowVersionResponseObject, error)
+	// ListAuditEvents List the security audit events of the domain
+	// (GET /v3.0/OS-AUDIT/events)
+	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ListCiamClients List the CIAM OAuth clients of the caller's domain
+	// (GET /v3.0/OS-CIAM/clients)
+	ListCiamClients(ctx context.Context, request ListCiamClientsRequestObject) (ListCiamClientsResponseObject, error)
+	// CreateCiamClient Create a CIAM OAuth client of the caller's domain
+	// (POST /v3.0/OS-CIAM/clients)
+	CreateCiamClient(ctx context.Context, request CreateCiamClientRequestObject) (CreateCiamClientResponseObject, error)
+	// DeleteCiamClient Delete a CIAM OAuth client
+	// (DELETE /v3.0/OS-CIAM/clients/{client_id})
+	DeleteCiamClient(ctx context.Context, request DeleteCiamClientRequestObject) (DeleteCiamClientResponseObject, error)
 	// CreateBindingDevice Bind your virtual MFA device
 	// (PUT /v3.0/OS-MFA/mfa-devices/bind)
 	CreateBindingDevice(ctx context.Context, request CreateBindingDeviceRequestObject) (CreateBindingDeviceResponseObject, error)
@@ -8676,6 +9775,9 @@ type StrictServerInterface interface {
 	// UpdateDomainPasswordPolicy Update the password policy
 	// (PUT /v3.0/OS-SECURITYPOLICY/domains/{domain_id}/password-policy)
 	UpdateDomainPasswordPolicy(ctx context.Context, request UpdateDomainPasswordPolicyRequestObject) (UpdateDomainPasswordPolicyResponseObject, error)
+	// EvaluateDomainPasswordPolicy Evaluate a candidate password against the password policy
+	// (POST /v3.0/OS-SECURITYPOLICY/domains/{domain_id}/password-policy/evaluate)
+	EvaluateDomainPasswordPolicy(ctx context.Context, request EvaluateDomainPasswordPolicyRequestObject) (EvaluateDomainPasswordPolicyResponseObject, error)
 	// ListUserLoginProtects List the login protection settings of the domain
 	// (GET /v3.0/OS-USER/login-protects)
 	ListUserLoginProtects(ctx context.Context, request ListUserLoginProtectsRequestObject) (ListUserLoginProtectsResponseObject, error)
@@ -9179,6 +10281,124 @@ func (sh *strictHandler) KeystoneShowVersion(ctx *gin.Context) {
 	}
 }
 
+// ListAuditEvents operation middleware
+func (sh *strictHandler) ListAuditEvents(ctx *gin.Context, params ListAuditEventsParams) {
+	var request ListAuditEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditEvents(ctx, request.(ListAuditEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
+		if err := validResponse.VisitListAuditEventsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListCiamClients operation middleware
+func (sh *strictHandler) ListCiamClients(ctx *gin.Context) {
+	var request ListCiamClientsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCiamClients(ctx, request.(ListCiamClientsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCiamClients")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListCiamClientsResponseObject); ok {
+		if err := validResponse.VisitListCiamClientsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateCiamClient operation middleware
+func (sh *strictHandler) CreateCiamClient(ctx *gin.Context) {
+	var request CreateCiamClientRequestObject
+
+	var body CreateCiamClientJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCiamClient(ctx, request.(CreateCiamClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCiamClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateCiamClientResponseObject); ok {
+		if err := validResponse.VisitCreateCiamClientResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteCiamClient operation middleware
+func (sh *strictHandler) DeleteCiamClient(ctx *gin.Context, clientId string) {
+	var request DeleteCiamClientRequestObject
+
+	request.ClientId = clientId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteCiamClient(ctx, request.(DeleteCiamClientRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteCiamClient")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(DeleteCiamClientResponseObject); ok {
+		if err := validResponse.VisitDeleteCiamClientResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateBindingDevice operation middleware
 func (sh *strictHandler) CreateBindingDevice(ctx *gin.Context) {
 	var request CreateBindingDeviceRequestObject
@@ -9514,6 +10734,50 @@ func (sh *strictHandler) UpdateDomainPasswordPolicy(ctx *gin.Context, domainId s
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(UpdateDomainPasswordPolicyResponseObject); ok {
 		if err := validResponse.VisitUpdateDomainPasswordPolicyResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// EvaluateDomainPasswordPolicy operation middleware
+func (sh *strictHandler) EvaluateDomainPasswordPolicy(ctx *gin.Context, domainId string) {
+	var request EvaluateDomainPasswordPolicyRequestObject
+
+	request.DomainId = domainId
+
+	var body EvaluateDomainPasswordPolicyJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EvaluateDomainPasswordPolicy(ctx, request.(EvaluateDomainPasswordPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EvaluateDomainPasswordPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(EvaluateDomainPasswordPolicyResponseObject); ok {
+		if err := validResponse.VisitEvaluateDomainPasswordPolicyResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -10288,485 +11552,567 @@ func (sh *strictHandler) UpdateHttpsPasswordSetting(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rctvG1ij4Kj3c36lQ3iAFXnSjynW2LMuOEt8iyXacMB/RBJokIrCbAUDJTLar5tc8wDzEzO95hfMo",
-	"50mmeq1u3NggQYlynGzvqh2LJNCX1avX/fJHzRXTmeCMx1Gt90ctZNFM8IjBh1OfTru2Lf90BY8Zj+Wf",
-	"dDYLfJfGvuC7v0aCy+/YRzqdBQz+DEMRDlzhsVqvdv705OSyeXX26uTVVfPt5dlF07btVs1ST02jca1X",
-	"exuxkHARk5GYc6/2yapF7oRNqRztv0I2qvVq/9hNl7mLv0a7cnlncpzap0+frJrHIjf0Z3JdtV7tCfXI",
-	"BfttzqKY1OWTBKYkjN+wQMzYTlNOhDtsbWuHJ2+vvjXt8GrCCHVdFkUkFteMEz8iUz+KfD62iM9vaOB7",
-	"RC7u48wPmdfcEgzecjqPJyL0f2deGRCs2oRRj4Vw4O/fv2+czOMJ47HcP+w2P+TFs1Oyf7BnE3dCg4Dx",
-	"MZNDpGuNFzMJlSgOfT6Wa9JAbnW2BeQ3JxcnL01Q1sc9FN6CxEKQgIZyfdsBph79jMd+vCBXQpAXcvx1",
-	"2NXae/CNv+XRfDYTYcw8oiYi8iBIzD7Gux+nwfYQKp3oJfN8Sq7kNGsg0D66BwRO3pw/b9od+9BwpeJJ",
-	"KOI48PlY/smiiQg8MqERGTLGScioO9neZZIH/pLyhaYqUaUbdcHicNE4GcUsXL5Ml8wV3JM0gdxSPyZD",
-	"NhIhI6F8x+dj483yeczGLMxcrb3tUejLD5cm/DrnMQs5DXCv2wJoMuolC29YSODBNbi0Z3ceeK8SryIW",
-	"3vguk1Q6ZtOZCGnoBwsy5/SG+gEdBlsjKpdqprfp0F8KWj1lIzoP4grg3gIcTviCiHjCQty3ZIoknjBi",
-	"AAWA/vzegglQ0oN24fS/CcTY54NZKGLmxk3G5Yl430hMoCRkv80leyazUMxYGC82wILzqqLKeQn2n99b",
-	"UDHzDonvoZp8IeZkQm8YmVKP6e1GhKYSgS/4ljadl01W7rpz/10Xz/mDmBMaMpA6M+uIBZmxcCTCKWCf",
-	"ggvzCHW3uPVnIhz6nsf4mn1377/vbmHfp2IeeChr+9wj84iFPWK7e7TF2sOO1x119+j+8MA99I6YPWrR",
-	"9rDjdre07VciJs+khL9m20f33/be0rb5KPDdmAjXnYfyCt9OGCc0luQ9BvlBkCiWVPLGD+M5DcjLZyfE",
-	"Y0CcG4QGIaPeggzl8rcEjmRNK6HRui/yt1orrzzIypH/OyNd27ZtSeiUPrKlbZaLzau23b4/ErTan0Fi",
-	"PN9MYDz/sxn7+b3FRbxg+wXYnnAy5+zjjLmSWuIWZyG7YVx+jpVMxUIyCsWUjObByA/gFBZiHmpk3BLc",
-	"S+TKFei2tw0Ws//QguT5pnLkl4Bt25Yiz+8gRJ6bZcjv2SKKBWd3EyTxFYkAXdu2jARopX0iS2it2pRF",
-	"ER2z1Q/FfiwXkJUXa58qo4/ebjUxVD9tvDIp5Fr3hFzLeighNQvTO72uoZ0VVLcJ7rwAXBHenXvCu2M9",
-	"qHicBfrdx9CQT+TkbYI9I3xXhHn3njDvWg8pmmdBfuchNMQTEX2bEM/I/RUhvndPiO+ZIX5QQo+nLJ4I",
-	"j7x5eyUJLuBrEIhb5pGRCMnuTWdX4u8uWO4jM7XeeAgN8Zf4ooTRCb6xTdAvj77qDHKiATy/LBRIUoqb",
-	"jUg88SMyo/EENxut9wQkR9y6JyFrmQjZPVSdMm6x+h19iGU6zjaPslyPqnap7qRRZSDePrK2rWUVgV75",
-	"NQ33JQ1rmwA3qG8Vr84DS9V6FXv3lFv3SuTWh1Lusse9tSE1KhiVvm2iQ4lWWeny7d1Tbtsrk9vuqnMW",
-	"b161dzSsDcrmNiFt1GW/rKu3ba12LUzKVNsSsAD2XbCZeNe+r3ZbO/22abeUTpZizRsa0qnmhb08v1QS",
-	"EEY1fHf5+hUaOWIaz6NarzaifsA2CPPAfVRTW/FZ42XU4GjdHxyHdrcAjleCvGEhhHQI3stqNhkVU0Hk",
-	"RwixaFxJWfBBIZPXMCuAprMd0HRyoMlocQ+31YxWt36frc7nvhGFYJQHAkK5iLgeJvcUD3NhGneQ6noA",
-	"oqkUtxAo2jcTPSjEDDJeGag+J5vBNextg3LbS3j6ll9zcctxhw8J3BKJaS0ubpu5rllmGWs1rjNdZvd+",
-	"8QdZGpKV4ApUZBLHs2jgBoKzgU+nA0nQyXQu6QojcThnRIRkRINoE0cCrn8DhtotP63u/YISnp69Qxy1",
-	"gWvktI6cRZb4fCTCKf69eZjkmi0bOOXqPXfuefR2t7u04Q/aMs3BRKqEiWMyn41D6jFUfdIfIkK5h1Rl",
-	"e4Ao8tGVUGh1Hv4ChPeN6Vyz4TU8c+X+/zJxjWtgUMYFu18AF+zu3ZvM2saI2SIT3AYgV3G8VZj0IByv",
-	"ezeO113meAl4kqSA05DRmL2NWKj9kL0/aioqzsfcARrH4YCGjC6jxjvGPRFKCS/0h/OYNcmJ67IZOIG4",
-	"R/wxFyEa+pJjrT2fUz72BB/XrKJl2cK5hn4YTzy6WD8fqS8Wi0VjOm143k6VyVtHR3bD7jZah6Wzu368",
-	"2M5OLyeM/z5hvHSqMeOe6cbdZbIpDVjpRBM/ZAPPmAZwb5C27Xa3YR804Gaap/c9BkR5wOfT4bY2fNZq",
-	"d7p7+weH66fFn7cx6YxG0UyEcemcU8rpmMm5tzPhEW0N227H67K9UXefHgwP3SPPZq1Rm3aGXXevdCHc",
-	"d68HnE63tPFb5t8yv3S2ecTCLYKZTWeBWLByhL4V4fVgFlCXbfeqkov+3Lbb+0/JKZMswLQANqV+sDzt",
-	"WUN+T6jnhSyKLDLn/m9zpimyJ6bU501yRa8Z75GubRPHmFLVdfIr+31C+bh5y/x/qe+arphKNZB+fMH4",
-	"OJ7Ueu29PeMyEYZbQ8WzRtvu7pkpJ/sYMx75yNoKgmjIWAOiBJKH0nkjC4M1PUIjMvZvGNey8DzkzCPD",
-	"BXl+dpVbh+SsUTxw8Xx6tdPTRstud2uSN85oGE+B6db0QcrVqeWK4a/MjeUXIz+M4i3ejvfmqxHQrc7y",
-	"k0QF0zxT3/MCtsWZjJOIoR8Yxn8J3xMk7WVof661AEB8heudQ+eYxOsuRKdwIf55uN9odQ5XUX8zIC4Y",
-	"DYj8qUmUmAYyrQO0S37vGMBN8GjX3jYRjpWkup7BSpAQEY4p939HNVi+WYnZvr543lBC8NISJG+6FaHh",
-	"tp9zP/ZpQPQTx2h4iGjsR6NF5qC+iZJnyEwEvrsgdXfC3Gu8inHqYNrJr+tJ6I8n8T++peFQhG27vW9c",
-	"4K03kBMPpsLzRwtzSII8DVyeK+HPYNJkUTSGz3B/CWR45A8TDCkQEe7odxziK9KSW7J8MlnjUIiAUbBr",
-	"J9iwvLy3BtQ+JkPmiimLMD7x5CVuQA4ApzgSEFBB/Dgi4TxgEakHLI5ZGFnE88d+LCngjLrwdJ87jUHT",
-	"scDpEsU0hID2Wz+eEIpPE4lJ+MJOBWbSdpp9bmYneaTe70oqwvXHluH0ADASzUMWANYOAh/VhXX4nkP1",
-	"KZN0Ipr4s2gFxvsxm0YZfTIl3eoLGoZ0AQqNzuWp9X7OHF5Cr34xkP80gWlJ2Uksr6Zk2e6RUqnqmPvL",
-	"uDcTPo+J4MGicCOU3WPgBr5kSCaemVFvM3pveaZ1yQi5la5ZeObHKps4hcUXQiqVXb9ZviLQzLNbKuSF",
-	"L71YOMYMZLJDlh0l+N8y6mshOwP20HBDBuoADXTmtjZI1UE4Gfks8CRKvhL4tyQbqCw39NrQHSjRBQFB",
-	"eXTLwqjPVQa4vJ23oeBjNZq89SwYSYqRnANMVndgV45FnKUzdHbwzubxEtHIKMtBSnpqYfgmIvgwOX/a",
-	"BEMQZLrNecCiiHx7dfWGPKGR7+qnCofrR5KCFdjOgdcZHdGWu8faw663PzqktttineGedzA6om3XhApq",
-	"xRFzQxZvsGp8YVsrf/fb4T/iF+3pq/3ZRTd6f/Txp5b7ZM97djD5rnP9wTZqGOOQ8rhEm3mpLPaO2l4G",
-	"rRxSB1vMrR8xpMnzNMl6kA7qHOuKAXLJ8KAmFgolncI1XJ7LtOzIFaYVm0jsMSAyXgMa3NJFBEZJGIE4",
-	"NAgKohANAuOlXXUdsfqEwZwE1RMGMLkZLYaMhizE5VkkgqOOiHOiDPtw2j3yBJ+SYn7HzQ4K3xSFObf9",
-	"zH4x/Ri++NW7ftn+sPfh6tmvr96/XXz49eL61fRD98PVk19fvn/7+4df312/gt+/+7X5w7T78T0/73rP",
-	"PpiVnpkfsmjgG/bxwh+x2J+CtBApA2q9dWjbUo7yUGI51rAfgxEuJPGEctKyLXI78d0JeS13rJA9Ipwx",
-	"L48XcjhryeJq1XyvDLoXGb1KYsAN8upZKLy5Gx8TAQ/SQK46oLE7uWaLgma++G4yfO76r/3vLt/+ft56",
-	"5Z9H5/xizz093z+/nv347vS7oyZbfPe79/7cf+2fd356+mr6+v3Zxw+/vwteTs/tn57+NH39/Oz2w+/P",
-	"gpft89ZPTz35++LD4rujptsO+HD6zPZ+/C7YBMURjFUR16oBeJIbzvh8KtkOYpRkMxnBFr8rjmHVPjbk",
-	"a40bGkp5I5LvLyE/fLhazJgeucjocncht6wcdumNlzHAtzNPGXHf3HqldtyVovelFFhHAR2TOfcAFaWo",
-	"z7xvorzKBBJ2DsbgszRJ0uX6iLzknN0+oD7yw9xnceMFBTN+Y+/wTurIyzVaCGcflRJC6uoKoeAvRqil",
-	"BHS8k4fcMbn1eUTEDQuJk5ncqQLSAvIk8K2EFu/9ePI68FYhiAi8wepDg5RbHqeQqFMl8AjOiCvmHNSw",
-	"Wxp6JBDutZjHd1IUv2jMKTsGKw/A0lOJmEHvcIEFeANqkmDlb1LCAYZSf3t1apGp74ZCMZadJYP8fqPV",
-	"arTbV612z7Z7tq088z9JsZJK7VMO+9/9vvdH91ND/tPW/1zhP73cP/1+U/6x/+mn/zIdl+dHUFwhJ/OX",
-	"koVK5tNj4vRr/ZqDunys7QJSSOGCs2om0tVWSup5PnK7N5mTQLPAMtKZbJeJ6TImrj6iuvPHJ7VqudCd",
-	"rZsuIYLAcDFCeQ8CdsOCRKywc5MbRQV5SZnhnr2fMHArSsgjhVOXSFGAYAH3O0qOxpIiGiUIa1JXgkW8",
-	"mPl8jEBQTFYCuGbVAD3yrBa/qsxp5T16Acu/wiHzXz7DCaoaLjdCuPubIEk9mQI+JghDbrUhfKfcGmm0",
-	"PppUw5dFS2OCG2q3OdtMlGT5TYXHgqAob9bKuCjySCPteq/BmVBjucGASqLNYhMxOyZ8HgTEH6WnwNkN",
-	"nIVHaDLOJjRPDgix7ep6PwAN3J5tM5UqqtkrgcmbGccLCWZYkNaR78RB9nqdVrPbOmwf7D0QBwG7nZ9n",
-	"ILW94SFrj7r0yG15XXYwOqSd4T54P+W3+8PSgfTdM1s972zYfF1ixkzv1M+/VLtRiXVzXZUlSc5eh+ML",
-	"tbBq9k9fiiJZS2jeIKo5cEI1lpG3eKutrHiSQ7kM80+YieZRWX5bCuVVUtK5V25F2BLGlMBv1aqy57Es",
-	"QieEOF1Vxz1gLXo03PPaoy7bp4euPWx73RH8xVpGPE6AZLZCOf2aLcn3YzJkgeBj9H1MWI7WW5LIt/Ax",
-	"GscQaiaf8+MsP7ZrVq2VZ8T2Zkw4AxD9L+q8sLKate7BE7W2ZfU4QdA8OEyn8y2jQTy5VAHQxWOJku/1",
-	"tsW1xMlM2lMOAvDralRRQ5rWck6nT3zuvRzRp1B2qDyyKmfABIP3AFxbBhMH+AhJNBG3XCswmddFSOhs",
-	"lqfi3aO23TkyhlAY5kVOUKL2yamVUgvsqWMTKf2ywoyHB602BMMuG25Y6NMgE/+TcZTQac87OHSH1G0d",
-	"7g8Put3Do6PuoT1q7w09u90edfcPe9MR3aWB77LGbCI4W8NDzCZbuXqXBgEL86tel1ZfmWoUt2mtOOCV",
-	"h1CCVBirl6DV65mZBplFT3wHpM1jAlGcqdsSxDGpgOhDxn0o0bhoUcuewh1ciGUuDBCOQIFnOoNxJMLj",
-	"NEb+oY5PscdVtH8Z+KV3WlUdG0xHdIA7qVAIx3yyxYUahq662DI2eo/VpvTt3gsF5lDiwExRQ6CWzZrk",
-	"Ahzp8YTGygVHKGl9/PgRCZUUuQqmHrQJkYAupKYq5TFtA4JdNZfcbcowO00iOlRYb/JX0UbguIJHImAO",
-	"LDYiLuVymjGLycmbc/RlRKTetTvEwZTfw5YDIr+qIh3NKdfGKMWj0rlmoRiHdDqlse9KaQznyvOs9Oll",
-	"eh8yag5OORVzHocLuFhScZdPWeAJJrEYow0A4g8cuPEOqTutlr3vkMTTVVAdbPvQaNJb6aR+FjKscAxz",
-	"ibk81oWkRc6/yD/I/yBoD1GuHvyHkX6f/Bf5b/II19Q6KF/TE+peM+5JwgKB0KFFZnQxBa9KzGilaDrE",
-	"oIr85ZsoiQ6hSYT2DQ3mTLuMSdfuakRYCvlbxw23HJSIZ9p2pMo9pcFIhFPmWUQC1YYvIURrx8AGNg5J",
-	"5ImdMLlRJoMbWILUbU9NTESrGpX0YjMXbDX2u1L5DqkbszDqkfJgHAKxOIr/JAE5ZdE4xyWBb6flhKgn",
-	"QWy3AMTKAQxQt49SqBuAfr/Qrya5WmUjB488ixAlOo7erco5lNIDprIwCGZCJDl0oDQOJbeMXicj7jTJ",
-	"e3WZ/bhoUMsYPbiXpZUU6WEhOHfOQz9ije9ZHAes0W0bQQASybroRDxlIHCWpL5TEcWk0z42kjxNNp0m",
-	"HEt3+aT2nYRipU8jVFplh9jqHK0yHErNO1VXVl4TCHabMsqjvCFJS0yowJuC5jLmxzGLsSKyXALU8IAT",
-	"2GmSE4ULAJp7xdR9LBX8zp9qkRMW43NCOdjaIfkmWkQxm5oP52MScq6Ykp1jAIDmM+qHEBZSRvVanVIC",
-	"N/e9x3DfLDF/PGNiFjDLcx+rB+SfS0Sv1T40HOjHFbHxUHP/XgDwPeP2c1sJPDpbltUrCcUp21srwJVK",
-	"xHPl8KokVWZEQZOaVWUZq0xG1aVbcNNtvoSMVLy0gCGNWKc9QIgPIsZKNKGr11dvVBgUqV88OyXd/e4h",
-	"wbctMp/NWOjSiFlISD3P5+Nj0tq3ydCPo50mSaI8AG0mLGQ9VRLZj/UlWLIdEC5u82jz8t3rp6+++3b/",
-	"/M0Pl2dXT7/bf3r248uzqx/aT94/ffb67MzoiIhncuTBPPSX96YjSlJnGl7TiE6Z3i+N5AXIr06+8vbi",
-	"HGGx3+4cSl2VThly8MtvT1oW2U8YeMcm0Y5FAjoEgytx9LQ9lB/V9ZcIjpLkv/D7xBmj4ofwmknBnIXp",
-	"IAVRTe23t7sbi3i2m0xF3Sn7F5CP/4kbe7wOmijj4nSP9Tj4JQ3GIvTjyfSx3Ct+h7t9vI+fZiz0hfe4",
-	"Y5vO5DcMpRzM+LjamZyQN6+eE38qOb4iTj9cJEYgJ3PGjgVoud8l9Sim3KOSowezCR2y2ALcXPIh+e+e",
-	"vL64tb9/PhYnJycnry7fTs7ejuWfZ/I/T05P4H/7o1n8Tv5xeh2c/fDuosufv4KnTsYnTy6//+e1+wM8",
-	"/t3F272z8Pq78Xj8+HHNqmFquWQ/i5hVskQV9DifTnOIMvA9RAiwQeEvGSwpbG4rtqyipbFgVDKQkdUk",
-	"SUccGAx7+ADwniZ5raO/cGilYd8y5cKI5PUMWRqQBy7Etbrzg2qz6xVP3OIg9k3qQC6ywiJvr05J3Vnh",
-	"S3T+9FCLvBq9kY67Wqfdkvq5WkNcpRGulSKL69zc8GfV/Gigdi1uecESXRqxsuxPXKuIDXT0XjWfuHoa",
-	"MLBJXrBRTKROcbv0IHrC1eOkntGkLKmM5p5Fle6bKBXbB6C6+PFigAwDxHh7GacPGvZeo936TDhdorlB",
-	"fdKs9paoWmBo0YYryZXq2diNOY9YMepsQ53rHkrWht77sllVEg3+nK2YcpzE5RJPsEgRZu5pr97KaJ+P",
-	"K6xYV0k48DeRSnEQIXHnUSymLAQ4Z+bWcTGgv8v5s+xgdcCIXkSJRmRchnx2S7MbHcdVlb01yt2SyrWa",
-	"sYPLaEnRSoliDjEzS89Na+X4bZ5D6LuV4Zmp979ICvOsMocshUMrkTZWZVSZ0pzS4tlV04juXhV7W+lG",
-	"53T6wufX0SULRgY3s/q2kDZ48QLFaExQCYngmbqo30RkNh8GvkveXrzI4y+UjOrt7vp02szw0d2bTtPe",
-	"fX3ZeHt5drEL7obdezvBYOllO5bk7A1wE/OFVTYlHfGrjYlKd1CmUJOcKIl4kSkZXJd0ESXEH+eio1gy",
-	"BEiToMp0EiUGYlK3yWMiRqM8GzgyEkUkcQNJYwcjEQ5gAsM+JWFH9zs1UfjaSVp3ah4x0L2NKXIKSgNv",
-	"HlKzO+Slz+c5w3cUSwhgeE1u0k5JUOfY5wPM0oPbbGAwz7A2X8LOwGGmJH45UTJ5br4903R4bAN5QIN0",
-	"6nlomva9zz1xC3VqprhL+BsPEoyU6lX04kn8KGy5ZVxDxKCSFuxWzE0x1KhkEPUgUQ9mFpKbZd8IWHn8",
-	"g5C5jMdqpxJryifz/GgW0AUkAlQQBwpX0nCMK4FtQC2r9JItg6x0e2VXZD21KPPpPsPsyFgo6emYUJVz",
-	"GWjR95qxGWZNg9+sSU6UA03+KEYkhPjJ1Jtma2/aQcf5vKQm78CVSMwz60rdvW1n55jYpE4hgSHxwMCu",
-	"dkg8D7ncr6RaS0RrSj/6U6lFt7s2BFngpy2Ts17iEMn5yCwUtap6Y+VJpRtEp1mkTNYGGa2EahZs1Rmt",
-	"4+f//tc//gcuAVeAC+j3+/3/+u9Hvzz6r4egueV7au0tEeTktDrZwzLTre2S6vJl7hXJeLLIVnaRnT+H",
-	"vlcGbyu78v314N0CWzhOsjyydWkAT8uXvW8vcZMU4N1uhYXfg9PcacWq8mgVHrWG6Jf6gVRD1kSOXOOH",
-	"WeYjZgapBvylwsLKPEN3X9k91oSNaQ360gYmMaMyexe72A0LkySBAXaFWdUxhiQ5HDGmkzscooNSV7Hq",
-	"uyvv1C2NSHTrxxB/LEYjxQzgjWy4UzSNMurpzXREpXos9decZVj9UDUkM1WmTXuscEIv/BXIjI/AN5WC",
-	"+ounvy6gvzBNheWWRYXmYm/ykcXfXb5+RRRWYWUAlcbl9MH81a85KySttUhaCbewyCgZURf8kdE1mtRU",
-	"iZ8zuXi5Is6YFylGAk/6nEAZuB6hBIwdEIviRNPIscCVnguAwh8BxeTP2AXW1CgWnpOY5pB6Zst2PspM",
-	"o70fEaqrLOAVAAxXIO8hcc2PdNBZ8tc/wDW4N/KvpZkpFdsI7Vehedm6VnjWP294+WcIHV8HAjNRWo67",
-	"3YgyZQJ615Al00TrlrzlIORtRB+/USL1KttWMUIuZ9SCSHodMxcLwm5YuEhfUbEWug4pcstl7VSJhgNX",
-	"gsedx/4NU7VLXRoMpCZmkLRfCD6GpiRzLtckKV/IZujOTZS3EkOYUczXq0icRYFSwMpm1n3x0lz8kf8R",
-	"yXannZ+vbZwQReB0QuhqUKaYqarTNOOBoYucA2YMUV3GDZvNOUsLKNvx5USEsWnLeeXEuEu80AMx0uK8",
-	"fjcaeH6kBjRlCrvZQgtK3ZNbhuh1edjzqNTSabbT6W1K9Bi4Yjr0ebk2LCGjHW9ilEEpOXC0Hp2S2biI",
-	"oTwsp1M2EOHA5zcsjEscbSOoWp9Rw5NCevlvQnnTooqhwMlSFJUAr/jyAr6dTylvhIx60Kgqmk+nNEwu",
-	"vKYwRUhYZMw4C+HeQYsz8BICrShYOgq+Q1fwWGKslHKYlKXjScjS2iFQN9Dn414a8JUGK0ukKXylw5/A",
-	"JTZjrk+DjBGnudJZvdYspgklCTJljTy6iBD/cl7pKjb3GQsjwWmAZiowaKyNdjVFKgHOhEyS9ChLGuCy",
-	"KACnyPRNlHcoW0XpsC4FyhisPhAyHcY7VgbpREjqp+cnL3dImJQSrYJ/t4xeDzK3byu7hWBredieD2oW",
-	"zTCeaHNjcxktLOcLqwhKVbJnVeJ9JaxiBQKvJz9lVKGSpPBn2bWJU3IYDiYsGLfkgKlNkrUG6CaZMnAQ",
-	"G/o55ZG1BnCdWbBkBu9k7artdUbwhxAt7r72Vea/hxJMyi19h0tCixmwh59fmrk7iPdyTpJ18N2mJETq",
-	"m/HnZd68s+Kw2qWXILvJ9p8ogJWvfalS3Fr57O5yiKV9CSiDgQmSUXei+f5S4TIwSrJ4BcZhzFeKslkh",
-	"p0lOJWmAEp4xmYoblo2yS2P/HIkwqBRi5EcuIoKcJA2w0oUtkIcsZ+SUewVbh2spSqnA9cVLWDoV7ZjI",
-	"Hwp1rt+8f4ol4ne2gYelctr2BDPMOjrcxno/VZFUSp0xyTYrez2MIlBZMbw1HpDiIsssQ/dd5V3X95YP",
-	"71rAw1i6Q1EfCFZNlERlasagVUgan8O08kc/JOKWq0cwi1hnuOALlBPqTX2u3okI5ZhmrK4hvpnXQDv2",
-	"Xqt18KWV50gS/G8nIspWf5hzMM8/WLEO0+FVtMNiZc28oXy11/NOdvLVfs/V1vK0+Od5Gj183xy9wnAb",
-	"5celC9qq+sQJm87AtgouKzdgNIxSH4+Traxuwb1LM3X/qasaQKJofSiSIJWdROTJJpr+M5N0ufzKA2XC",
-	"FJ7ZoLjD679/GYeAxlBQv2oZh5IyCVUKIBhS8Zu396qAsFzyQEWVZcRvjOG4EdcsUoIkxptlkobvUQ7h",
-	"FbvNSF/19fUIdoxQ2KwkwatM/V6dp72yCoEuM7CD1k0pcc+jmHj+aMTClJ9qLiu42gqIWWdmoEkGg3At",
-	"MBisTJwUAD442CBl5am5ugCupuvsrCkzoG/lzvHaCgKHB/t73U67dbdsFnqdRbHNa1GWZkqVJ/q/3jiF",
-	"H4GgEvQzyfwGgCTpG83bh8zWf/1ZsvBX8857c/AiF74bC793lj0OtXmWffa9clESY3YBw+H5stxW+mek",
-	"tm7C0DfmyBuxyz8jI3SJZ/7pOaGBz68rBW4liT/lOaGreeFnyQpdlc3Z+btkc1bnf5sxrbvwlL9TUiDe",
-	"hTLaayS6J4rkRuBjIkPqXpP687Orna8FBeDifi0Y8B9XMAD6vqKVxowmUJg9mgNej+ZBoQgk4E1pGfxA",
-	"jMfMI8X0wyxmdXr2Xq/V/rwV8GHTkjZBcZhq+87ntCzlUgmtnDSSqnIF2ABIvjRAVJQnoFcFPAtNKjx/",
-	"tAD4mUGXiAdlrqwyrClU3FtFjzqfv2/CJrU1zJKFozrAKSKOZqWGKtQDooYq1QMVMpxG0p1FxYv7AL1l",
-	"81ejQtGIlbzgfbaTyDeRqr/3AMf2J7W7eNiKGeVtxWDqsCwiQv2ibT3F22IRDNUDHPDj1A/svALDqKn9",
-	"S/4QlPTxQkhR/yXz/LlkVJdxKKBQ/qulSP3kp2WfCCinq2ilss1kDVchc2Efa2SLzyDq/7VqaSBZXiEx",
-	"L0vDWlDOSdzZQyvWzCgy/gK2mopulAvqK6TwrA/GlBMYUzcmHo3pJs4UzJcxOFOwtEwhnWirhvRNzehl",
-	"LZ024AWsOW4Sp0jond6SPmoRSiaLGTpdvaxZV/lj6+bisFn77c6m7OVT+dm/0OJFoeo/+xiXdsaUHKFp",
-	"4AzLdD1kN74wUfVNR/qr10LJwMJC4P6y6kzKTLIbJeCgNbRCj5+VKvr9bbMbGWW/Z4soFpydzJEf56fU",
-	"uS/rps2Ocq7fyXZ8rfryJbywzB7UkOt28BSo8/I+SvXobSupR/RweODue3usO+ranVabtoZtt+N12d5o",
-	"nx4M76xx6F1esmAkaUiJ9O1O2UbMNmWweSNTuSVpGdwXbGSyKyGntMhwQRzfc6T4Lv+UExusRNsA5Abw",
-	"qLCtqPwm4taqEwcDii7RiQ3xQKmehaPVC6t6gOeZ+12IIockUwMncX7uJxbxfu0XxyL5b6x+LRbxTP4E",
-	"GtvPfWyMLL9okjPqTggD7uxHJA796ZR5OoTbj+WXUwq55n1el/rd5dPv0xpxBEeG+LukMwOuFNVD+Xum",
-	"qHtS8NzKxOS3knTgloO9+hN8yXflTY52uQF14eSy3vKqeKBD3ZKG1pu8rPpUj/DleLbZu/FsOYFEHfc6",
-	"hHlTGhdwmra31wpPpuA8jr987avwNNP8CZOrtNrV/saURNEAauVkCBVmZuC1cnQAQ6bxQj1JLMu0JWah",
-	"IZrIS1jTZpRCnfI2rKF3qIRqhpoqyJSJA3mFPix3IsC4CaFDqu1EXhK8Cu35sOuJEMOJOo1vRRjdgUa/",
-	"CcWvELhn5D0z/DU5WSt/qHXdKT9YkN/mNPBHPp6gPumdJlETLPeAJAsW9/qc6kkICDnoHIHueoQLcs3F",
-	"LU+eWEV8HhRL9kZd1vHabmto0+5R57B90Nqne8Ou2/HarDWyq2GJyxtchPGk0d38nDIRD/lDeiI8jC57",
-	"8/ryiuzedHbpPJ7sYqslp0kgXMOR30kWI/9tajFQ3crcd01FwXS+FN7KPs91isLyGG5CqVCljqBFChRG",
-	"wQIVhhZUeK0tXUgsTfDqc53h1VbmJ2WVnPpR5POx6ZCpkrWrHvEStYYB1pHqSy17L9/fEA+FeYi7TXIy",
-	"jBiPLeJIxRD59h+fHOgRAhX95xwe1LkM5HxEMHZS3ReVwIbo7vS5hCA0GLHSb6F3fpOcJEHzcG2y/eGU",
-	"pRVCpzMNmPT90gFP0G+mz9H0svJuLZlSt3nX1L424l4p0Vp7cRIWX4nTwrloNiu5UgOhBu1I/CiGvj/y",
-	"mWPkdBA/V5FzmQLCTtJxLQJWE1Prn5fn50+vxx+++178dD65cV+d/OCeivPzp+PfT09POoenJz+cfXx6",
-	"dfLiyTgYT67HT3764eXZyfjsdvzjD89PL397fnk+7Dz94ezbE/qEP3n+7uCcX9zQ9rv5+a+zg81J0ZUS",
-	"lKpAU4qRGpiQqV8MxNWSzc79ZRq5rmryTPKk8VZDIw7tzfcLQSbDQLjXZmXMIONAM1rOGrE/ZX0uB8HY",
-	"jhKc6RFK9hvYVCufJZEtzkNns6TMObZDZTwmw0WfX768lD+obKNMj5NGyFzmz2IyCsStpB23oeBj+WzI",
-	"ZgFdqNQrbBxYJAQte/+zMNnPIIotxzeUtYddhUKnNKaBGJ9J9ctUYsqbCZ/Hm6u1Z+pNk2q01E6Ztb2W",
-	"aw+P6OGoe8D2vT23O+zQ9qjFbO/IPawGLN8c4bDsfUgsR5sYRZRLIQXIKlYLqYQsqxcVe0r7Y5/TYLBa",
-	"pF7yC9czDG0fjfKA/Mdo3o5ILG5p6BFdtvluYvY6SZ/nor3P4wgSeCPiimk2F6q0IR33DNJUnyPdUCW1",
-	"clHiIHtg9LelQibyzT7zGnvtVee2cQk9ehptu72/9pyT7VqGk6l+zhuItWjW/kP5rT7tJqzjfpyjgHcb",
-	"G3y31PpLDycHwiE3X0rOjPinmgXNFGHV2hPat3bpB8N9qvWxrlTIjkaH7MDbd/eGXdoZGdsi+jxm4Yi6",
-	"ucg5dLLU1K+cBjWrBtmEhUBl/ZihPf3Y6Hp0HikHmqZ8yN916gq+lqczj8rHX3ItG5+dh0GJNHNHn1K1",
-	"c00Bm4Aju25c18pzX9EuYflrc4aX3Oa3V1dvVKOQ3Pa6dsuUCZ5vx1CsgERvmd+I4kXACDyoPKBJUaTh",
-	"guBD5PLp94VQY81p1jZ0KNaGmDEaR8RR1p5CgWhtY9P54WlxtQjZmbG0kRorjz53Gyr242AV6ENGI8HJ",
-	"bBLSQgXd2ltOk/LWa7FKxR7gdOkOrOrtKUxtLVaiYOJKLkSeyK8lC1LlzkWIH1wRBFjT9Vgq5egdVcI/",
-	"Zx9jtJxAJJMOownBksEFiebuhMyUMc/sud7IOV3Z/1zFhYwcdpt+YQ3hl8zz6ZUSKpe7QRaYymwWqGzk",
-	"3V8jICgVBNTsWzfca4oZ41FM3evEstW46fzTPF5hg7Ak9dCqXV2IgK1nVxVtgxFz5wPkPtthqImDs7Q/",
-	"SyWcUJ6w3c0FhqqtVfSCr7TzpkDyUdkqZ26+y4h66DiN6kki2JSNjrg0DH0m76hQTztSECcTEXgRGBud",
-	"xC6KgjWWJRAR06wzYed+VBquAWL1RlpfTps0aH6badk5DbtSog1GGyfN1C6enZJOp3NE3l6dWmTqu6GI",
-	"oCpxVNb1r/OZgvihK6hXZTO3NMKWpd5d9vO5khJKXcMSs7VLFz0hyqCm3sgkkMyL1R9zmhm4NDfywE5H",
-	"FCLX+WowR7k61RLcWFmZecdkFrIIE5CThtnKnUyj5fV+frBvaG8GsqQMziCUi4BF5U7QbyICTxCfg4cT",
-	"b28v23IbYh4hqNaJGdJ8JT6kTADqcsuPoR8v+hy+86MY+8Dln0sLnmA7uDuQIOBkBmzYRHEFOBljpjSe",
-	"5+hR9jqriTRs1zKJN+kJGioVK18hyGrqQyPndbmnHfPPdxSujvhdD79sQI7Z6kIzuTiM1Nt2a0fKv+Cg",
-	"wMyuetu2d44zNNePJYeXrNHnxPmxcTmHyRswo8FGs1GsBsoGxb3jEGu3qy39D3bonymG4G55sys54LHK",
-	"NlSJCn68Kok2T47rd6DHO//zv+6C0GYQrDr3LVUKyBrlcMjNjXKFVH0aBK9Htd7P1SeufbKWrCMf45Bu",
-	"svgzeGFJNYZvlxf/i1Wa3Oq8Obk6/dZkj02bY/ixpUq4ZbuYOjCbgw60ZgmE7he0awL55ue1Jr1Xbko/",
-	"S07enEP7MHN2QGm07AULGI0YYXzscwasr2qW6V0Mt5+9lADkQCLrLS12pvl0Eo8AnXRuRXgNkU8Wio4Q",
-	"/5MnQ3dhsXcJCf1yaDTYkqpQaCxz0G607S81IS6fWIYV4A2Fd1Qgqyd8PiaUL+KJ/IMVm3M9UHYcqQd+",
-	"FJNQESMsZZTrTjPxx1AUHJhVIG7zHgP1631TtQrlCgwYVsjJWh+rnPEuGUgcV3WwmuSVLnebeUR5LEuD",
-	"ulIvZMtJKmaNRCiFSXrNeJ/L3aJ/8gB/wfqPyQw7VnoEOFksxFL5K2MkwqqCbCcqV6m9t1foBZCpAzD3",
-	"A4+EYijitcS4UO0KKypAwT5AJhoEWHsStT0JRcBz9tucBsUG5fel5yvWUrXeq7kmWquRa395bCrhTF1E",
-	"EqcxaDrHWMwipiEESYEAQPFhAkgAz+c3PxTDzV3pPvch5jBtuBKXF0/DympLxMaPCY1VKrKhifE59+PG",
-	"GxpFje6hqbpK4SqvtcWmIlj1jJoqMoKB0d6PT25WNKaYNJGnV+lQ60Dzwo9Wtdi6E+/eLOusIG9XST2r",
-	"Sm63JNLeWZZVeovxKo2WS41CAKv+4ZqxmarDqwqNXqzmAT1F/3eR/Pe5pvLrSL+lwld2kcjvYuhK8mQS",
-	"OrOe9htpOqmfnu9sSNhfpkQ7E1SbtnF/IBpepQSmDyT+mvFoIwp/D8J7kotggppF6uCx/nKdC6LjgLIV",
-	"uZjHvJ3jZOEZQBrWX7tgEVOE9+CgY99JwhyJ0M3CLUHupdKOJSUXqtcZ19fsHQsjo+Txmmfankld8Qaf",
-	"tHRs5usZ45cxda/lgbsCwkMwp71a+LCaWU0y8otVYG46zf2V+tBG1FHNptMml3wHzPNpA9pBbDx06iE2",
-	"DFx23mMxm7DQDcTcU50nI+JEsbw4UlxUYr22rc9nMxHGzMt3W4Wnobk7PFyzasmDeaE+ebKkfoVXqu/5",
-	"kT53cIEEaUWLjHsKKlkseaRa+w2727C7V6DL9VCPq6BXFMo0ZAs/ZE/pl/VIbXYhT0JTQP0zERInZEGP",
-	"RCwYqTrTBiepauulUoV2bzq7DrYQxOR6yFL0OXF2nT6vZw95JiIUbh25APJP0q9lkl0gobEQ1rjCs22O",
-	"uAqKbnkIdlgNcvmWhTCpBFFj00rJX0v8SiYSEiFgvWOStGJQQWbgd7vpNDd1AmkqtrbrJa60wk7X+xmc",
-	"52cQ3GnwD9ykRHWj1RdXq76vsNyo6nodUoeYp45tW2Q6D2J/FkiBSPiuavxm3MrmdDaKy/Zjhv8FmwkI",
-	"qHvKYlWYxBw/lyL46bdNu2Xbdqty/NgbGtKprvFRNZ5Lj1S26m/lPT0NBGfndKprKBTC8q6u3lySfLsC",
-	"SCbsEUfybIc8JvjMcz+WvB+FAJ1jWYeGKmkBJEe1I35MMk/3ecRmNKQxU0NlOknp1sY0IjTXLBrU28jc",
-	"MXrX6aNE168Vk6SVUiU4q+AQMMLoiRABeAc2fvNSHdYvZeCHoUvKl3rMAIM6GvqJ2t5ONTvdqsWtmV2B",
-	"un47URW00ohMTHTPGezkcdQsPIo8X8evimhs1T425LuNGwqBkpEcZMVqr3D8FU88w6mzm9ZB55csjn0+",
-	"ficJa3mIpRH3JSxmAZXiJPsYV9ux+mWTDZtWWtyy6Zn8plEVzT1c3lMGr+26bA9tbNMm3GJGNaTw5eF2",
-	"TKhOf+KsUhLIievG/4AV26Fnzo6okv+REif9bI8cNjrtjJnNSvugdiS/+UMb21Z1V+vz5LvltmqfLLDL",
-	"5duWKa16uY8ZqZsyTHyX9bAJo+QWh7Ztt5clrefhYQOwvvE9W/wfm+SPLB11GZMw4I9CtlI0Avlv4Mp1",
-	"DXw6HVRJGTbzo+IGjCOXrfxde12c+7oFZdl6TiXS931E/YBlYVfWDB9mTEYoXXF31YoHy4LE07N3ytdk",
-	"d9bGvmfuVp6m+WlJN90UrlmrtKUqoeFqaxjFgoh0zkeivD3YrbemHXosMPJtgUlduHjiRybzmO8yUkcn",
-	"OUu6ordtmwyldEmjPs/eL7y3K3O2Nr1yt94mMCmThd9BpJ86LzGPXTFlTdC743nkSEUbEsodyG1Tzdyc",
-	"kEXzIHaIc5N5W15i5jnHmZcRi50+z74MR+qQegY8FtKilt1qtTHXTQuyJR6iu140XLihB6OKclwuQy8P",
-	"X4Qhc3PseHnfeaZs+L0yiy49vAtY/DvD1EYSok4OpAZNTDKqcPLrfZd1CTNfJuNVePiZWtBSVHkZFYPc",
-	"BwyfvJSni1hw6tPpa7N6AX0V3cCHDnVpLvuxViJYFCVBcWmt9hOV2QLA7ZEnjIYsVL2dsFwTVlqUqDAK",
-	"xC1qYTBLJmEeovJdoQxnNAhqvdpLyuk4LdeQxADjyxlLtK579DaUr+3Smb97096NGac8RstIznop+VRb",
-	"vvRjUh3BZO5NQlxwz5Ciai4xQup+HC1H/CXuczJh1FMFEXw5OH7W3u9e7ceGXAm+lmIXnfnfs0Xt0ydI",
-	"3xsJVF+hpidkvuC7ifFDwiKmPkfXDGTDJcafsR9P5kOw++jnkz+WqsPXCvYUi9z6IWuwj9SNrWLdk8j3",
-	"oCytttD0UrjddJSJG8yPmRLflI9Zn9eVunIKhi2pm1ryv+Sm07TxwC20TRPV4Q7Mxhql0cvpMxw8WxwA",
-	"GwdGVp+fCo+dhHFE5PXKCJ8Z5E6LFAD2119zdgKYvkMQf8jJm/Nmn/c59o/SyXBTlhRGYBwL5wMU4ghM",
-	"VCM69YNFT773b/WB/JvMaDyJyL/VIMDz/t3n/240Gsn/5fNZAP4brYPNZtORf//RRzLer/X+6INloY8J",
-	"fn3MF+vXev1cthlUUVOmB/jxf/+f/w98l0oM8LXO2cv8No3G6RufPjmw1vSEcGVNe2ltxUHtbumgasz8",
-	"Od20dm/aOHwLQuxgBkt+bqefS6HRTw065s1/svqKaMJ3SOhLF9PFlXRXbDMr963dqoSfHDFPpFbAMNvm",
-	"9u3l2UUz2VnpNH3+nMVJBDNKEEbCZRFXzFC+Wku94KLMI4gckEP2+aNHmvYz8r//r/+bpOT00aMm7lTK",
-	"H8AYIO+BFN9ImNGjR6S+zHl24OK9TseYUoiNcz42NIlqpN2Re9j83EmatlOosaXCMIpdlEmdJt1GITCi",
-	"z01OMgiQ2DlWecuYaJBsKlMoRJI6zG1UYEcJLPBdpkRIRa5PZtSdsEa7aS8R6dvb2yaFn5siHO+qd6Pd",
-	"F+enZ68uz+CdNA81odI1K7UU1+xmC58SM8bpzK/1ap2m3exg5PIEuOuu/M+YGUS6lPIob03ik4MyifIX",
-	"CVwJWeLHx4SLVCBAT6d8DmHy6FHHtuW5avOwBDDYhy1tK1QGM0+w6JiYXFlSNRAh6dj2ThpPm10fegAs",
-	"ctOxMFGtzx3wvJDA59crstRI3Wk08GNjHgbOjsEjg0eYnPa5l4HQCz+KtdEc8r1VoJyEace2NatmmM6/",
-	"lNCZVQDz1nHtBfkZ3Z3af6nclT9rx9Matw54cdB18+mXgl/yZ51yuiLPdINcUjm+FqRTF2HiETS78D6B",
-	"GItKx4Y+gdRHAYJRRV8RCIl7eDCmyZIDTKaTD8P42C6o8nsqAi0nf9d6P0sozadTGi4gsTqKzeuUR0DH",
-	"oEDoAVHkN0q1UkEXptohQFRJu2krYbmRoapkHEq5Bvyu+wfdI/K//t9us7ujAhWBbGeOn9RxLBxnRwo5",
-	"grM+163rrwy6QSw1wkoKgip6n9UTMFwQRP80hiHqcxD+aVyU/sHZB3ziFPlH3tRpERBbgwWQDTHq9XkD",
-	"0/Wf0Mh3e8vLk18TeUH2u/V5GDAuWbFiTgPf2+ktfRlB0ZidHQeh4Xt9TmAX+APECo1EOG14TL7mqa6E",
-	"OAeBL8GOnzmQdrPTbO1YJBJqkEgxl0iO7cz+FUVE8qd/7vYeOxAyfkxEKPfmJCtVXv/cIh0ttEL3PymB",
-	"AujeRnIBUIcvU5CQOMrFNVAZxE6TOIA8qlenrrin58ggmXwU9DlcBeWLvupLPqMhnTIJgPoo9ZYQh849",
-	"n3GXOTsAMJo4m7hH/DEXIfOyyVbKUz6hkarq59AgcGA3rwRuD7scSF0VKElDa82YiphycZW3pXeOrH4W",
-	"imHAphJemXPZa7ZhbKvPgR9h6UK0zuziv4Nso2k8glSkSx6aRmNHqQd6pn8jXv47sfb8O/fmkqqg1QUu",
-	"DEo7+Tec4L/TM8RnYNSTN2+aYENCmXTOscaoGkWEyjmg0Fce03SnyoCtigPCHcMRW+SfxHn//n0jYwVl",
-	"6hY61WbLoyTWylxerUZh+V1Opr56/f3Zq9LxuIiN6J1OMOdJuMwg++baeZDSSAQBbM0eXlIi8M7b6PM3",
-	"KOukaF7nggyR+MIV2lE1tFGai6K51KXBTaPKO4rA089GJIrpQpVnnPPYh4jARZ+jhVqxAbhAqsxARJxT",
-	"kHRPBY9DEfQIF40oFiEzylVSE8CwfG0EUTt9IrzFCmnqY+P29rYB1DWhy15BvEooYq1XO/A6oyPacvdY",
-	"e9j19keH1HZbrDPc8w5GR7QNXQOzBLPWq7377fAf8Yv29NX+7KIbvT/6+FPLfbLnPTuYfNe5/mBLaSc9",
-	"91qvtowttcqyjgSDSlBFg3yJjCM33CSvRKxVIk3bgGUAn2Q30KhENXLRNSBCJg8lKlBAiYRjyWQo7/OE",
-	"3KnzrC8hH1ZIL95MXSu9oMApE3IqHrc3FY+zQoKEb/uZ/WL6MXzxq3f9sv1h78PVs19fvX+7+PDrxfWr",
-	"6Yfuh6snv758//b3D7++u34Fv3/3a/OHaffje37e9Z59yGRh+7zWax3adtJeAiyPypqozxMFljud4WpB",
-	"NSs2NWuWsgqilTZ7dUp7sDjJlcoJD3vNFpgaUysxBnSmy9fmbv2+yWcm19zd5Khg4Zo2gz03kXffrmQI",
-	"FsqKRclE6rU6HkD5Lmp5nMvXROqlk+vvC/Ztk4BI0P7TzPnN1j0rYaOZaH6nr4zMmMYEEetuG2qXbOgk",
-	"I6afP01oQHEvpY/JbSiGOciSsOyG0u81b121DUUhivso4VQl25J3IzNtKjBmSg0X91jtHfAC3ArsTJkp",
-	"PpJutwJTfvD9ny4jkJa04aIwH2QDdV9y+ou21YnkZ3mTlCNVxJMSNH+YqSS0zdJRKYpBjTCt4+VYqAHo",
-	"JWNvB/eIwqPUpQnJXXrCY7BnLq+zFC/vPN6nTxtxHoxZKOE4qDppWQAKVag+ZbqYssIHMQ88PEmWpYHM",
-	"Q20gz+NrwClamzH1L42ibwXGlfgcKI6pCaLA+Yu6kCESF0iUO6FBwPiYFVh/uxC5hU+HjAbTx/3EZtyv",
-	"rZQPjLJAq7PeCCahIx+E5/eqPr8Hz7ePKj7fPqpszJPPK0Pent2p+nxnI8OffKeK0Q99MgZ7XFYOzNj/",
-	"Ts9PXhptf0lin9n2h2pUpIs2KuKsrWWjJEVXqslZ255y2aCrnYboCEkqwUeERiT5XbVUSkyYIEXu9IgD",
-	"tTCwFvyQoZtUDqNfxFg7ZK9BgFUjdCHoeiHhtpeJ6ivJuLUqZdyiG6mRW5zmcnPu/zZnBSDVHaPXDUKS",
-	"HGw56ZDAv2a3fsT6nJS90HGOpQamSBzBxpOS7DrqiQ7Upnagh2alEbsQ2tPI9kPyI6J70BxjLA60yyB+",
-	"jJuMaOxHo8XK6tqGGd+8f4p7bji2bR/IdWJnjltvIMcdYKNqh9TVRVEh6DtkSrN5brl8YzkPyPiZtGPY",
-	"jmqmI8kUoMgO8TKJ3JmDa0IVFcYjsK75EWIehKTjtjFJMJ6HHFw5YC6FlAXDHcqUboFlSBaJRkrlmaJx",
-	"HPrDubxNdUeEY7TEwYnNArFgbAAdgRzYDy7QIs1m0yKOfHXwyLFgATCNfD9kAfCdQeBH8QpLJxq0IbS3",
-	"R2jObKOvcHKW2TtM6hlj6E6TYNCCJ9z5lHE5B4Ye+BEyoK5trzbGvFVVySrZYkxcHrvD1n6XSNC8ZX6h",
-	"wWtyljhsFA9cuU4pGJyeNlp2uwtVIGY0jKcwY+0Cy9A/zXZ/rf0T2qgeZtqoKm/rT3Je8p75tWx4cu1J",
-	"6I8n8T++peFQhCqcuYDYmikmqJfdxWbiwnJ99E/5IC4507KVZEOBKunBXNsbHrL2qEuP3JbXZQejQ9oZ",
-	"7rtHng3f7g83Wz20GfbW2TKQ1UQE2yB7Sibc1HqQp0AnF6oHT15dOEn7zagAx0WmSxLqIzozJ68zGFWC",
-	"zDR5gfEbRK9v5OB0eU7Ub0w08yC/Xh2oTQJVcmUeQ9AUxBkA+a24UD36soaRb60OMWI+J4eSduaC65eX",
-	"nPC2/JoTrAd3HkXBpMIa0+Hyi3yb8v4gZNRbYM+fqFm+ok5+RXgYd1xOp7CclziYYsiVl9TNL4lhj5k7",
-	"rahbWNEZjGVaSSIq5Cc/V0LFNLuV0jWkg+SnNY6yPZ1TD6/4h6UL4aSy4C7OvAuwtFBoS0PLJzQmw5DR",
-	"6yhzW7L6ZgVtwW7V7qK9PLA2sg3tIhfM+zOYrn/5lFM5kPMoTaCyapGKRaWBQhcgYSU6xgqtIg3TJSc8",
-	"8Qxis0w4bT0AVf5h1ey3z3OeaHMYnEP6irSImIzEnHv9GohOTiDca4bScZoolyYlktuJxHe5aBViijVz",
-	"5Gup7LpTjFSCCBrix80+B3FQ9T/DCpIWeA49hl/ZyvdbIvrBMz//4pC6CMeUK5ta0iKyz3WPyJ1mqnKg",
-	"MxmVBfmgqlyZryg2oaoILsrqKH4PqJoSu/Ilu+/z9B0oqjahXuYGbksMfSUwTpiNRsyNozKZ83IibhOJ",
-	"8z4eIyWFQAm6NeWVVZkRL0nRfFiRFTCk1rOtGmJoJv1yM2kW0U/VJM2e8/qC0iWCLkZsGUfY63VazW7r",
-	"sH2w95OqVVxR1CwToNX3Sxej1vv5l43F01VCaVYSrcIt7Ltwly+T+l8wuMxm2i/1IeUjwZjAEpn+/Cmp",
-	"ixn9bc6gjgxc7yhTckEFDnTaaTYmmbCPGaGzYJCsgDKQIzGj8SRFfY1ym1gtf1nL33bx1jSymat/f7BY",
-	"tdncwNMvIQAgX+VolGPRa3m8lQQBQHxB4OU5ybKqUsU4dUxufBFo/ogxCapdrkE9ammDVRow7Pxhf3J2",
-	"nT9anxwyC6jLJhDZEpGRDxHiPk/7z2l7WN1B+WLiR7EIF7vFApkWcTCCajmDGH/qOFoPi9JnLCVoW32O",
-	"ysMsZCP/I3ahVKYvfL3rpKiixA4RkqnP/el8mqnhNFbP7znkltHrdH19Lr/ed0gIbZWYl8uxViBCjXRn",
-	"Q9FMR8r1+SrRDOWwZXNhjJVvvbkbZ7LW0egHAs7y4xFj3jeRfiZjme7zUUDHPSkBwQLXl1VVlRIyha/I",
-	"05z98pj4qiMxDSH5G5oZL20DOhDLHV5m5JpeYS6VWSRfbKjFyPXCFtBuaeXfUNgmJTXFjkEO9lRMYk7w",
-	"0hYXLCy2LVGtRDJLq4m/ufXuYxDMCR5K4soY5n6Y+yxuvKDQjq6xd7ihqSq7yo1sbfZfydaWdSJHLH5I",
-	"W1tKrVPrmtS1tE51XxObHn9zI1urxMgGLZaxePJGZrXWKrOaH2XHtVTjcPAfya/pmPq8dKXtkpX6UUkJ",
-	"io3WXbS0JcOrNSZ97nyuJyAi9FQtTdOInZL1Juwst+qEpZFSjrbRfjpr9qONmz29MStvvMqvwyJ67298",
-	"/kGXBDDNW7DtXQlBRuy2yIQ32krRxvdBzDO9BiUJCNhHH63Xgbi1IAQkV/2kt7LqiakgcbH4Sel+9/L7",
-	"fS+Fh7rnQ5YtDRdpnaiNtry35hZJGaV0SfvLRzClfGGSYDZa1H5hUa/Q7CtGmdPFOSSipBU+J0kUDPvo",
-	"MuaRdlWT/4sv2NJfDM3Mmc82M2K3jFb+ZKwHsyIbRNWvNuNtWQ0uIUxFlahNi0hhkduQRSzeuYMluahp",
-	"N7BmzH+0wo19t6O8CpDptlpB4VapZAhM+VSmmUOfp5SXE0cE3iBtGI4RMScqPi3/Yz4H7MXr5+evVLpQ",
-	"olKHkslyaE0Rx2w6i7EMQ76UGNiXSap2gL7VyFjaxTw+JpSgJVTXeDZN3UrjM3Lmico2BNWZYaXBAEI1",
-	"zPYB1eZrqUuG2i+NEs2tXjIHhu3cSc0ma7XsFTpoEiFjmVVRPyJuIHXFclW0z7UuSr44VfS9H09eB949",
-	"ldIs9pdFhzyIjpou/z9DW1U1nx9SY82e5UNprdk57q25vsoSNCi2H+WIDeQthzCFqz5/IYrtf5rK9FXI",
-	"Nwr5Vi3l04ZpFXdHQSVR5UbUD+bhCuzIjGmYf0IjMmSM69E9FAuTStTo1NeTNMlVuEBklqJQa49MfT6P",
-	"mYqwSSWcgk6MJVIzXgxSNxdLXb+Ldkngja7WqouSptWWL5ZErB7pPmBozu3Sbi0NXRF+VbkeNEwHBbJl",
-	"rSuteZM5FrP2NWE0iCe/l0bs6LI8bdvOBL/MQgG5B6pwvkIGyGLKS17fquHvK4sklWLEdXVhAyfHMogm",
-	"XD4J/BvWXJl88UZtVD7JVQ1HBcRLLEyq4AgBeFXBqOJuPBrToeQuSmK3yJ7dwUjyWx8b9uWheYGTfJHA",
-	"hLU1Mxkzd1jPnNMb6mOrxa0t7JWA9HVvgU7BBOieYJhMh9DfWY0Icnv+SgzQVef+8Ol0ALLzfO57n3Zv",
-	"ivU5KxkvksyX86ek3mlrAUSSUBRBdrBwlbk8YbbPVN58UaErqcF8kdvSSiNGpjXmzyeNn2jjd7tx9Msf",
-	"nfYnUwPjX6xMMtIsZC4Wf8JBix369O8kvsWMJF2crr0a8A2oedXw+Ug4qr+uLu6TOoQTfjZkE3rji3lo",
-	"qRrpkaX5tea62FrT09e2p3TbG0N53yRlom3bqvaLod6vCJP6veW1eq1cpd4SA0ifd9tHqnTfBYvDReNE",
-	"ClBOk7yNkHTftNMCDiZdeamc7H00ZCgDXay2XPlmryw5vW2NF+snaACbJLqNpbm0b0hm4ExvkESYSqS3",
-	"bIFyXUpY7jPBgqWqAVDeSYVqrZldvp6dHSTihApC7PjKBRwui7o5rSMjyqlq3uE8YOvWdaik3CxUVBXo",
-	"XDwRdPYqWd0MazOXLy2tLJ1djq5QbS4hnRanU+WWNxChVxcGL7F4GOlHHfcmSQRu2CIRYwkR2akep4jV",
-	"9DeJVNRvoIhdJQ9Wv9GpLJSrNzYQy9UbGwjm+Mamojm+lRPOE+SCwuALQrmhNQWpp6yM3LRyXg9VI1YO",
-	"raWG6szrq9xglhvyvhHmXkdJYJczu8VQ+3jCTEeVM0TravTxBCVFfD6Ns5hQ1ekIShk4SSXCRBHHSoS7",
-	"+EMudVnVKMSM4vdS701WJnGPhrrgrMdm0MRN8GzHx9ImNn1ehyLDgEKIKYmnLMIGH85O0uVJTRWl+mFZ",
-	"iydAAbCA8mDR5/JR6LeiUtGGYs5VjdvjpB3U8uglHaEyw/txREbzIOir5hUqw7e+cXOXjK0usc0VO7hg",
-	"G21I9IsjHdSy0yQnyfnrrUB/IB2SmlzyBGug5FVGGINTffTorFwK1C4ZLQo+enSspUs01kkFJZUM62n5",
-	"P2cHSk86f/QVu4KizcsMCyo7Z8pTK6bVr31yemVdFo5h5FTc7CmsNDPy9GmUR3uEZ8QPUqdBJEq9UjvZ",
-	"tyXMespwlBquriawsoIncLUbECB/YvYEto+Ic/Lm/HnT7tiHjkEmJvWIuULetoCNkjpScqydnCsqF7fk",
-	"ZekEWrS47uSqayXccqxvk9Sch9/9KA5pLMIdokqSYhJN4pM9JpTrUtGIG4hoXbujD6kL3dxphFLbcnFq",
-	"FZALpUGlEg2ldfoczG7Kp7HLBW/oZmtw2jl3YVIDPTcP0MTzp2ixUyVocrylz/FGVlIo3rW/qhRfVYqv",
-	"KsVXleKrSlFNpVijQnTuUJgfUnRuOtXr80t0Wq6Rj23u1ncpJnVjl+KdVbXyLyfiVjenva/JO9MT9+9c",
-	"Hv+uxfHX0pFOikGqKMyXVRlf4gqwiXx1/GTZ5fXxoRfN68vGy2cnu9MRbag2QLtDn2NenykE74kvcTjO",
-	"9tHk7DZY6DomhsZCFpmF4oZxaEx3K4grN+nOY/+GEcm7oiSZrM8zmp6U3WYzUs/0aHUwPV+uwefjpzC6",
-	"s9Mkr7nLUDXDmCycl7hU9btY6oqkDdI30xHVSowSeh89Koq98iqriCCH1MUtT6pBnyw3Sck2OHFUO592",
-	"oidJlh31Hj2SKgEGqcETrZaDzY2k7PDd5etXx/qXg7ZDqKrLruTY9LdO+ptS51GzkHfuGMooyQdb9n5L",
-	"PihBDRHl8hnUDzMngQK9qqYxjyAmrQHlxvUuWk5CHS395f6+o/atGi+mvxzoX7QjHBIcdLhbowCgDISV",
-	"lJ2iGKlro4aKSvKVgBXtJGUYE6KdHoiapZvM0nWyg2LWv0YVpblDflDo00AX9sAxjpIx9pwsgvlRAjLA",
-	"Pny8pTbWatn6XGMhSEDDMTsme7a9u5fZ+765uvcyot9HdcgbUCDWYgAGh1qv1j1q252jmmV8CPXEWq92",
-	"eNBqQ6oJwmegyqeAoavnHRy6Q+q2DveHB93u4dFR99AetfeGnt1uj7r7h73piO7SwHdZYzbBcKw0xG6t",
-	"fa0yaT+nUwmxlyOKENtIu+mau3amJ40nXFlCPN8sN/48jeioIhvC4yjm4corPN7Fx48qPn5UWew8T6JL",
-	"9ipCZlOGeF6IFUmrD/vcIwsxDw18J8P50qiPMqY35yvZ3lv4OVLF8qbiJikX+U1kmDrPtZ6ygC1xrWMS",
-	"CwjGk29hpFVaXsTVFSm5R9TEEMeNo2/CsCxd41FHRwIbSLK3ccDjnDVH943B3enGNYS6MdpFEwMXhjah",
-	"Ud0xUI+ksRjlC7KvrPAgD+uqxWhvl5y0z/8yrFTFfeXZJcK1rorggN0JvskajlIQAKB3jpNR246O/Vco",
-	"VRRY5BCMQ90VkhddPieTpoQL3kAsoW4cFZFhi5w6Hz5XHvIPE+lbl3Vq3JmjYznurXJzAwHYMjev9Wod",
-	"e6/VOvjiOTRS0gfi0XOODpqUTH/l2F8Yx8bzJ/QuDLuYIqeGaKSMfG39tYxv0aSpIvoo6rVgihLk2bku",
-	"upXgsPJuZjlynpkmU2aoVup9hWZa91Ym/xQeEF1HWPHmT2cCNKX64LpMRaVGRSK9dKz3N70hgg2mIzpI",
-	"0fNPIM+b0OcMZV5tGVMA/uLo5WenaGCBW6EMLJG1NZXEzp9mqcY2glHuXAssS3yXiW2EZFbKNssEF2We",
-	"gqlwLck16E2VyGxlDzQsV+X9+qF8Xi2klzFBYXfjIcssfnvGPvsga+0SIXFyFMEpKCeJdlA0RSTVkjR0",
-	"pfrwZeoNyuTm66hzPBRrldHvs1j2NpHes2yh4vXFFXyD5cyOkw4KGaTK3e2DUYcd0ZbbHna9LtsbHdL9",
-	"4ZFrey3WHnVoN8mv/23OwsX9Lre1XMouA5v8+vOLrM6t5BEn3Mq08Dwj3LA+wEaawS2N8OL/DdSBz87e",
-	"EP0rG9kss/z9QgqAGIa/NEZUJndbWUYYZes7FKRpj4WqeUXB8CVlwRkdQzHjLGuRy8kJe9E2uMtfRogv",
-	"I8hraG41erkM2weQpJHy/hmmjvvMmqOJ6axrKf+nX+4kwsuTWC2+R59Bfv/sFAuaxZeQmnw9DZNovqZF",
-	"lMnYT8nV66s3qmkZ9oXPui+XPdhZmZakp9HnWfujpIM9MP9LFRqltzdvr8hKx72TRPVKMYjGZCoiLImg",
-	"Tf2U97m2k0FLKnnNoYqLR+p+HOmm01EsZtAz/drnY7VM9RO8ojoGCR4swLMPQaw0CLBw7eurNz3sA97u",
-	"HFrk25cnp43Lb08aLSsxg1ukY5OIRDGbWeR//X8t+Ctp7mMRBr2WhSfJP8R0Cr6Z7+PPcNbrAhrOMsly",
-	"LN22SQr9epGpdwHdEKnfAZsG4xvYk1iEJBB8DHVbKSe55l9/F3/9kmVeDaqdLYDW6oJkbDxb9LrnDUB3",
-	"tNGbbT9K8v08lpzCbh6ylZJ5t0MasU57gGL7IGIQvvXy3eunr777dv/8zQ+XZ1dPv9t/evbjy7OrH9pP",
-	"3j999vrsTB5KPIN+s/PQr/X0p97ubizi2a6uX9aj7pT9CyD5P5EsPV43NHYVgLpn4eOksSN8SYOxCP14",
-	"Mn18+e1JC79DKvV4Hz/NWOgL73HHrlm137BcxWDGx5L9v3vy+uLW/v75WJycnJy8unw7OXs7ln+eyf88",
-	"OT2B/+2PZvE7+cfpdXD2w7uLLn/+Cp46GZ88ufz+n9fuD/D4dxdv987C6+/G4/Hjx9ty59wPcaoYAkHJ",
-	"0kFg9RwT2/kSla6/lVMlaVuzoVPl8uz07cX51Yc3r1+cn37YRaEo2v0D/wAfSzb5pJJ3JZ+2kpSTK3pQ",
-	"nsJjL+Qzb+ARKQq9nzBOHHhxgBHag9ifsshR8dqZCn0u5rvVNSeJ5pS7zCKFsomWKflNpRj6glvQwnOH",
-	"TOhsxjgIWT5UYYfbPpCfB+ly5qFciiqFY+UqualEHCn6OSqHYeDNkbckrxg0zEWudGHS+OevoUZuYJ9z",
-	"EpQySAxpy6PN3DVLOHRvRRPPOsV2lSY4AIzx48UAEQP60bjzKBbTgc9HYjASIeIJ9pcpYkCt19qzast4",
-	"XevtWbVyXMPXIhZFvuDwhpjHtd6+bdWiibgdYIEz9RImykIe30bUPgO+dZQ+e6O/On7S0GuES13nLqVV",
-	"ze7o99FpccsW428iIm553iS7Thgw+4SS+7j1yqwQRqW6yx4nYVWQaSjmMblmbIZdjCF3KM8ZsNijiTf0",
-	"ua4kBNFZExEkdbOSMqcwYETkHZfSf1LODJMrJXkOxZRwcUsErGyeLbeG+kWfRzFdJPR8zmM/SLIjMZpL",
-	"CjoRiyGbYwseKTHKEsdVtL/PH0JRzZI857hMFaXqtOQJipHUWUN54sr3PhLh0Pc8xjO1DH1OHCOJVD1K",
-	"VI4a6O14qNdskTi1YLad5l/CLHp3VrcVrbXkztxHe63MBo9W8MGTeTwRof875ieDoahp5I0d+/PwRlB1",
-	"78waH67c7Fdo30cQUYUyQRiHm/DXj/j70kP4AMybSD4b6pxJJY+7qJ1LhczNmqduk5Iqn1dJJU6QIHwG",
-	"rfShwllG7yzW4wbXZA+qz+hn5IJCMR9PVHm0kzfnWAn8NPfUV23wIbTB/LneWyHUp5Uhz1P60Z/Op4NM",
-	"9twAky9dGgykABSBfqifS4bAGjK1Xqdt1VRjuvRHSNe3DT/otw6tGtoAB2Kk6W2CSwPPjyimHsMoydty",
-	"OQNXTIc+V/S/nfmVi3ig2wINRDjw+Q0LY60GJI8pfjeVBAL6yZvrLSelauJboXEYE6J9Pt60zLS8L8ul",
-	"ppuZyvJGpXzGwkhwGiCDBCOR3s4to9eDDGCSnzbiUnn8qlzL/avSXFSaC6D5qi3fT1te4merFOZX7Bbq",
-	"iWR05ZR5Sd02pyiD887PFG3JdN0OWUNlcVnQ9GkWo5KM+WpO2V11CObQIYNUobPp08iKImjCXVfKe5/D",
-	"opIawku9RZRevvM30MkLXKdMLUflGxBDauSom6Ni/lXHfjAd2yBh3LWi0x2Fi06Z/LC/SoBotStLEHsr",
-	"JYjO5hKEUZX97Lz64VT4+5zk5mLiF3vMGwuKk5CxP0VUPPriZcWvdo0/0a6xTjjNGjTeXp5daDc5Jl5E",
-	"pRaLNAx6KVNDVS2VtyGVikpinqU4B5FQgjNS1x/ka3KYPvfjnWxYNNkwKhotcWovXwOjtx0YnQPvtlzW",
-	"Ceb9/EdNZfxoYrZBgJmVK983mLJ4IqBq2HREIfY5GVq1Ik/Hbu0P2/v2YWvU7Xhdd7996HaHw8NDd9Rp",
-	"s6PR0bB07GgabRjgnAXgqhjnsjv29456Lt31mtjnJZoGps1SUpY0EmUfY8YjX/AeCYC8rSVfli4lG03o",
-	"DPh/klTt5OgWtKvGYl0pzfpKjrZLju5PghSi/AyuKxZFgymWpNBIbdVoyKiqU1GzahgmCG4kKOjX3m+0",
-	"Wo22fWUfYkE/uWjbtn+qLfVCyRyw/DExy1Qy7ECj81qvJmbRvzI1DuUveYpZLSvDqvnRQC0BV6ReD2ik",
-	"fWHFPbavWq3e3mHP7mT2qIox/lHj7GNc6/F5EFi1WchufDGP9GcovriqTmPx5u6uTytJ7FuAV1JghmjR",
-	"Xq0h/771BroQo6L2+FWoNI3aZRwKaA6JAmq1A/2YsozkkzKcAYepgEK2fbhfjkbtq1Z7DRo9oe41wwBy",
-	"FshbYZEZXYDaQmJGp3dHLQi6rYBcVRK5i8ilDmEJuxA/HgiJqhR/yYa1Z5BIHlOj1TlqtTvdvf2DwwJO",
-	"Kd0xj1IvmefPp+UoZTzcDErNfe8xrMMS88czJmYBszz3sdqk/BPPJId3gUdnG4ogIMetED1WZSz+raWP",
-	"VRu/Q7pVtkFFUQkyJFaBCPEFWICdFNEdUlfgJRLjdxLnMmROgTnbSTuJ+8oVkCm+H8tHoCD+ct37Pk8j",
-	"1Ex9gzG5rMw1nnFzO/lO5/e1YOumvqXxZIzPp5DPBBcfk6BaLdt2iJNeTWfX+ZjkGWkh0I/lRsKYs/AY",
-	"3mk5xFe13yUhwi/b6ZesIWlzMkXHWQ4RMNvKw3nAdnC4bjocUDf8dt8hjmZLzq4DvzhyntK1HjnYUSWm",
-	"14zDVy3bUSvMftlycJ7sdx0YOguef2bAk3lwz0HE+W0uYoky1J0wD386SPeRuXH426FDbhm9Tgvo/2c7",
-	"BqCNhsL5dgZnJjSaSBSPaDwPMdsl11xjBzBtk4Szt1FS/+BObgToWNDbRHL6gqShouyQto2/nPPQj1jj",
-	"exbHAWt02xnRYp1UsR2JYPOkKXmUD5lot/lR/4cKySVolfEsIzQOGvZeo90yQaMyrmWhUEs/a6Xmz8bG",
-	"1V4HLJuW5u79p3kZKrXJON+sH3YqWO9V3OoebnWLmYBpEVTwurkx9P+taPRLayyuKvG1bAEkU1+KjRDD",
-	"8PTsxdnVGdm96RTHdHqqGk9ajtFSkoE2HiK3Ry1C1USmMRQAyJVglvJV0dxpmVsQJOzbj2IRYhBEkhrY",
-	"55lWgNvRHpaqPpp0iD7fsARBq2UfOLnEw9Sgi8v6S0pthmb55lqPG5ftSmSrKuWiElr4tVjU/YpFUd1F",
-	"q1JtqGJtViRb8m5nSZe5COuD1V6d0gX2JpTr0Lj51y29arp1WIZcXeGdB7mE+pi24mL4KvjexTqc23qn",
-	"Z+/1Wu2s70E+L4VaKLlR7ZU/z9I8FZ4/WsB6jQfbKRzsZpbpTVDm/t4R44I/v6pQVUn4GruerfRb5G1W",
-	"7WNDy8ONlJkA7gXitvYXKfr7WQLWFd8mJ1zVtcL5+9wNGA0j4gC5dCziZFbhYL2N1N76T2VvJTPqh0lM",
-	"c5l5VD705Qj2l77HCBuNmBtLMYI4ign0iOrDXK4NqWKyhfh64xt9nm2IgXpTFNMwjpRhWqlEgT9ikjiR",
-	"ujECf2c7Me1yEc5Xf0B+rYcOnGOyAPbbnAZRLr8hGb2C70DtqcR9UMV3UMFBICf5S/sINhN0vwA3QUo2",
-	"t+8mmIViHNLplMa+e0dfQUDjkQinWjbOCbvN24K4m5XImrd5M+vhwf5et9NubSjAJNB5yAj/zwW9+2gW",
-	"S8C+o26RCPgPHy6CKFDBOt8pt84naGOUyv8EiTqDkBWM7//pcf5/Mwu8yiIoMYGts7fvYvGMPzbRFta3",
-	"FviyNIjEGa9kF+p5IYug2+GuCMlUDP2A6V4EJfrDOcc29lIzgHjeVA3pc4Meciylhay2QZSy4cflJYXR",
-	"PIjioLIKIqADEFxFmlexNqS4z7edI7pKnjZI0ssCcFGQzcF9dWxK/ojgt795v2BV6UNuSZVgxiG3nWJa",
-	"wO1tyHurjI94kCaL2B05Xmbt22jtl3MAgJdaBbZ9zYX7LLlw0PVD3sZ7OZHz2XGb9OgrzZIzOoOyeUFf",
-	"m/J9OU35oEPw0lHK68x1zuIdfErZ095uFh389kA5dHfNc6tYEm3ppnw12xca9BUB9Rdtz1ciZ1+yOCL6",
-	"rifkDMTWsX8j1RJs6U9G1I0FRNUAQDCL/nbiuxOTyL1EWZ+IeKJdATRkRK+8Sd6nbeZ06zmL5Kt066cj",
-	"ojqn5JuSY+F4FcXT52kYT5NcCRLd+rE7yWK6GI1IxLi3bEbH3ud8QfASHhM07Mq/JaGLYhEyj0DdGB73",
-	"ed3h4FHwuRvMPeZ9CSzkjuVc1VFZCUyw64iBMq3oQCJfUV4c1hw3MWUTtSenX5Mo2q85EnMSpoBDqs4l",
-	"AEt5BDBBcjbyPWfnONsPEX6Tw2pDOTiaEEPlZQ2oy0idC2XVhirr0TRyLMlUlYYyEiHOo5xHXOQRKdux",
-	"BwYAFNUokbX1+/HO37ex+r2CPrao6Cxx7/uVqi1l3Nvixcur/gwlYf+64ogirWukkq/624PJPCzeQORB",
-	"BW6XzuOJLshaoYSJejJvJUEy5FJOhoxErpgB1+stVeVLkvgklQF7XCiiiEV9roZVFVkzsoh8PYJeaBPJ",
-	"RIkb+IxDN7Lh3A9UizRKQjb2gX56ZByIIQ1IJrgXvuZCz0J8r0lO+AJbgmRC/+RcxI+Tona51DuoutK1",
-	"Ozsm8vY9W0Sx4NB872QeT54qeN6XJCTnsiSRljh6jujh8MDd9/ZYd9S1O602bQ3bbgdSwffpwXAjR09S",
-	"p3ftqBkHjztlNSmpbidgLI+e1SmXPpDMYayjXndO2NVzbUKD0neqkwr9zqb0Qr+3Jol3+WbDjUbfZ4Z6",
-	"6OEKJASu0cru4BcqWiUjuHDi/Ni4nA9/ZW7cuJLfOaTux3AbDVU9k75+7yciubFIZiIcpM/hkW/S8F0U",
-	"cHIiPI3zMvyxIclWUhhVMw1pkpTk8KL2eUwh6gZieZIcBcGxH6LPo5jqpAVsLkTaBMQ7jNNBCUs/BhqA",
-	"kv+XWoYvAYcOpdZyDGKqOiRFv1AXsBLLvgi1hHpc9EVkQyqYn2iNCoSp1TsPNz9O4fXoUdfuPnqUrPXI",
-	"6XP1el4GtvQi4BRUO79UKC4lpIgrsOl1vbevEnSKhRo6r6C/PD9/ej3+8N334qfzyY376uQH91Scnz8d",
-	"/356etI5PD354ezj06uTF0/GwXhyPX7y0w8vz07GZ7fjH394fnr52/PL82Hn6Q9n357QJ/zJ83cH5/zi",
-	"hrbfzc9/nR1o5X7CqAeeP0UGCwf3MJ2u8xAHLQABW1nQSsmQ/TnJXSW5K32n+yeTSERGQhHQRlJYIRTU",
-	"KFi9w65k66kiRvKhrVzeRFDD6tjuFbob7liEuRMhparsUH0OEZJL4+m9E8Rc1eo1h1CSwEJsWp4OOz82",
-	"JFdVAzX7vJQYk9W0eIMATLmLjam249KYBmIM7sIkVjWpJQyd6YlLw9CXEqjDhX7+7iQ5tRzsplaB3Yzp",
-	"IEuz+zwh2ssWAytHvcndiHefV6TeZD3xrkC0NTJvTrZVc76/OOG2/sDbfjadxYt3NJgz/U7Bmjwis5BJ",
-	"rCH1xFoJNjdLiggqZmHHKsFgZYbUNzgPMzmf3htgeLq1BMFrm3GfDXUWJJLyFTUbVif0ZsLnqlYhltoa",
-	"7tO9UZd1vLbbbQ1tejQ6ZAfevrs37NLOqA27iFk4oi5E3c2HAcTboapX69UeJR/QKiI/z8OgXJ8AvQQe",
-	"7bC213Lt4RE9HHUP2L6353aHHdoetZjtHbmHKdB8CNBTQMJSvvECBlLlbXp/VNa8ciqSPLR84BtmiHRM",
-	"iSdA4b3Ck8YUFTT1AHdKyirIIxUBy8DeTlcjie4AS4HJXekAgnvvrqqhqlLSPupsm6l+cH/XmqyKIhRQ",
-	"InmlkDDAFSjSBKMwpkmYpw3Gkhsz77NStOqk6tNXCXGbEqLmfPeVESXSmeLooO3tagmxR9q2Df4SKRru",
-	"EF/y/ASjrYTpJ99rJt/ny1ye1MdiNmGhG4i5J2U+1O6bep8OpMmqclZdu0toRPo1LmKcrV+TwtmQegW1",
-	"XLn+U1dYa5UuTzZR5bVxb61U+O3ZydOEd0Yg/y2Igho6hpiU/AhGFDP0dMYTETFIrXGen105q4QgOKzN",
-	"JSAoN/5301vtinqrIrpfadI2aRIg4n0JkrlU37kURyI9NgYeqRs6XKTpMHXn537C0Pu1X5yd/O9SpxWc",
-	"NSAPTX7rCo/1eeE1q1+LRTyT71tJyEGqxpUFjfmR8vait3S4ICFrRK6YSQ1ZqkZJhxvcBMyKeplcKXgI",
-	"BGdZxwDEE+fVX3B66zaMqvE33ikChsKJH5FQzGMm1+OPuYBwiZcYjYCeZ6AvoT+dMo8M2UiEcs7Yneiq",
-	"x1eZwh/yDSzuDnXdcV+O/BYtBKoSmkPqzh/9miTEn3CJf/ThhsvPyscCbhplaO1zVGIt4vB5EKhXPjmk",
-	"PufoztmxCE28Nxmwi1u+gx7kWSjgUteHC4LmR0zEU99Hfa76B5Gp8FgQMI8sWGyRSGRexkXl+cNV3s8d",
-	"z0POPFUess8fPVrihI8eFa0bxyrExFuoBLchePyrmQj6XNkIyP/P3rX2tm106b8yq12gUkHJsuSkjoxF",
-	"4SbdxFikMWK33XSZNxyJY5soNVQ4IztGov/+Ys45Q85QpG6x47bwlziWxeHcz/15HBcBaxc2GyaMHBdp",
-	"b0R7ATmrPkZj20WItMLMCl/7rQ5TOklTC/5IyuR4rkNZjUeNGLnKQQzTGy10RUmGv4RoAVvl5c/ne0YW",
-	"7hFmD0n4UJrDDWeEZj3OBGZbo27AshR3N1Hbo5+Ete21woTEOqeARSBJe/DvB6iP7IzWJbjYZAcuWQaL",
-	"euR+/YdBxCI+11dRYI4AWmPm/2T2wM7loWRO+I+qBLIL0AwgfC9imxBEHhj/JcOoKHEmW7tMj6lLEplL",
-	"NZ/Nstxpt00FPuZcJ/LS2PLmEisrWMsqXsrAwK1vjxYMgUuYCQjAeP6lp4MyJdOmIblJHaZF7LJ9i//4",
-	"PhSoEuWspb0e37pI8lAU6zy1b54qLunyHh7PdRl7wHdiTk4uZim/LZPD1FRFe5SoU4PfZCY8V5oCG3je",
-	"zG37Ziak0nzyJ966b8VEJDMN/ad7VvKpdXrahChchGrSzeGAMDLjREHklLWJxswpxyqOoed3O9ynR9Nk",
-	"mqBeySaZVFkqaCaFwuPwP8Cv68u4YtYmqMjjtOvshuexTyxKnKor9csC5a1ByfyHuKB2SA1SLivTsYzP",
-	"Mz2DQHehE526y+LmiNklCnCZUYa1ORpdTjqCEjKGZLFW0LrG6f3cMhcSekrIPTT6XOuHCVrMXAJG8Soh",
-	"L8uajU09Jg5c5nnen48P4iwP5/3+4Omw+yrLwdkRgM60a+tUznrwbNAfPrO+l2wmdnEMLdDZYDuNwfgz",
-	"29ry0pQrAIXvZqFI7wBiCPsL9meHRWiY/HJYFT9WM1Zp4+TXT5fX7oISyNTyRLxFNVWgcuDpqDpbTkDd",
-	"Yg7QEngflC5aWMJ7tTPvYu9YJXTbDZPEkBF6f1tlw1F85SYyKvlisVvuy33h0qpyIuAsx0bIv77gK67b",
-	"8zfnp/7xDQirshAJxQo9xhD+ajEEEijvg9b0ggNumNykqea4gxY26hD8jYMSzu30S/bcbtbaM2CMNKOm",
-	"47cDFv1YaEP/DenxtQfgIYJEdz7j+/FADC8O+JPx08nBD/GheHbRd58sHxtn4zXYEIPuoL88psXiXiJE",
-	"RQWLoDqSwhFB9BTL6QCUT7FDBEmKG2y/x86ENCY742rJ3yRZyjXk5qWpeowu7ebJ3d/mmS0QK4pntoCt",
-	"qHh/n2wznm0BLGo9xpR1gwe/vLjAybvSf2zzP1dzxpW546toYgJ2kaTacsCV+TmlcVuNFDmBIExyKpHZ",
-	"XEKIjFJkeIVP5pbq2CxCRJoo3WORi+cYMT6bAWCEubtDmUj4Vhk9WpcKbpnWVoaB3sj01p2apOS6yYWa",
-	"p9pWzKaCX4u6uev418AGl3Sdbe7S3a/McanpPqWis3aEhV4sc70sEVbmdXCUXmcpdb2mOza7vaYz4yxL",
-	"BZeNvfExhWFGTaP+LFnZXuumMD+2moXoczZbjD7rZCqU5tPZguoQo2wWQelAdsGiFGrzUi3Mj0uN/8Iv",
-	"4qP5V4qPUQFqWDTFuApl9O7du3fd16+7L16cv3o1mk5HSv0RsfZFzsGBxlOq8SwinZ0eg+1HldiFQwr3",
-	"EglW/C2UEHDA3VzOUKpHqEYMusP9c5C3I9I0auasTma7UzjjWovcPPivdqq/pFp8udRfLrX4Ij5+keJj",
-	"ZxSG8eeDRdf8GNgf5/hj5P1oh2HP/G8/eLro/PjHf5XK9d1lMd1R+QJejYvAoUusJsWngivBhLxMpFgi",
-	"ONzgLO+K9wUYwBh3wXdZQ8rYUQfPhoeDH/af8ifjg8kwHoj9i/6doQB/Bcvc1orhJqC9V8nlVWv5TP80",
-	"T9KY5dk403ezKhuowXc6wWvft9hE76Y+rCPxmybxNnR6VkxaTr11iVo2JGplyF9cw3zogp45aR41SttX",
-	"8e81KmGNydyUg1yB0+W6aNBV1mgKlPV0Vtn/jHCE8CrmpSfaaHsYLyMqG3YlcsEI8RZFsEvLZ7YuazdG",
-	"aLmmMBQEqDrLieDLULOBh9NqS1ywUDtYAa8aEBBtKKtItNdJliJ46ApI2qCWvi1Y5oILZUEG58dd98qY",
-	"6p4T+bRdxXyojbBYNwtX3QWs1f1d0LX3oLGCZKK7p1yp7sHhViClyxPwLTjCHiXYxhJssZOsuj9qrb+R",
-	"L+Qhs9pcrqv1XonNSK1eEDMVd1HTsVgVM7+UTY9p9kHUYMTXSY81TE6sbbMyfKnZfBOH0r2Kj6rQHzJj",
-	"aj65WinTV1zf35RQ6TGvc5MT0ES35Kl4K7H2Mkk4Vtvs5jqgI9bmqcoIg8EoGn7edcdqZ8vIMk6On7td",
-	"A8YVZajHRr/KCPLmyDTvwd0ZU+DCqJnZVEDWWapEM8ZS4/6+c66iR+v+ga37+xPrjxfZ3V5k9cw626Wn",
-	"r6uvoCssiVl7OGBpdiPyCYe84E/GAMz5xDzceUhEPzPCZuzsAs8Hbc3S0LMu94uUXwauYQnJ247NuzZu",
-	"UiG2OSO01RJETmeIrYdmPf6Vl0bzGt6aHqaw491c5Haav14LGWdQUi4+6ZxHbJxmkz/ZWKgkLnhC5zaD",
-	"VzVY43uu/e2gXwBC9SYW+B5a0nvIzeLY48bQVmuIYRps6jWGdCjrLem7Vt9KjOafbo8hneI+jXDWfn7S",
-	"WZZZd2B4fVO2j7Xj+zoRDnt9o/csTdyjFV5shngjqY1f/edK77+Z8e7RZBAqZWcbI37PzcdscGPXkU64",
-	"BTFYUVRJq6lwPJR2jiQHsb6C2tocMv4Be0PEIl5Tbdo5grx6NHywMwEBzVr7xcFRLegNgkYmOXZMn3//",
-	"vfjEJzq9ZQOo6gUTjKpYQU5SzXA+lziGRLEsj0U+shVF4G5QV8ksYFGWJ5eJ5OkHpyhF2yIoKW66vkjE",
-	"oq1ChhEEny3+wKYcpjnBjdFpIf/42GK9QlvQ2bcgaC/IwPTI0dqCT67IJY4If3Zi+vbFjmy2hSAgnKHW",
-	"CEX8iJgx2FjoG0EDI3f7NJHJdD5lbdrk7LADHqDh4AiQkgUngDT8vlHFkALD6E+s1CKhPEix9nw2QyUz",
-	"KPXNgMXJZaLNzM3EJOGpOrKxDjboHBVkFmYHgB4jcS7MC4rPcqNgKbPpzNcBnD+RdsSkxPkkHVleoVvB",
-	"RykfgdovhpWLiZC6mHr4sjO8XMwwwjLNoCKae7MIOx7S4jjLs5ty6swrvNmz822WTCVygiEYY7BSSKZH",
-	"67Z/GI3MvhL8T8wnwUyH/NZnokO1jSrHIQbjc+k5Xw7lGziKYhnbxw+IYE2ao0zaejCnXmy/hFRrhPvZ",
-	"CJvNK+uCUxTKmiPJ2uAYVKsKhzrVOq9KkRfMgUdE2aS1O3BigX+XWqDsIz+yNhaTbCpUKDHGzmppJbFV",
-	"IznmZifZXJclov5EWdm9mXZ7WqYprzUJPaGAQ40f0P77anV8aac0VxV4ka1fhjfdMzHJhe4O+oOnu4S2",
-	"4Ljaub8L6pdiIzi0L0cbbNF/pnLXf7LNM08eM1tXYCFArL9gtnHLGrb3O4FuegC66R4YT11PLW2kaGgD",
-	"wAoA26tOcanapJbvFFPC3F5asFfn56dn7GWiHYfPXLmwB/CNUPK50dM0XRNQWg/IB5hxaVRdF4DAjgov",
-	"v5HjhGHZxYUAZjQsJk8kS7QKJRW5okqJjAjF+QtsfqVI8hKdFdVrK3yt+CkOtmWtAyppxi+hTkuGMqJv",
-	"lvLuqNQppYcJwKLnr3r9/X6/f4jpkivlIpAQge4RSltey36/MlqSe5FQEbQuPVWJQp7X49OTl73+0LwM",
-	"80lcRlfWtmmXUBtr8RZNa531NBBmHP2Dg/4wKpAeKgzPdroOu8OB47AMrPpXaqhDczV+tmpmoYSyVGh4",
-	"woz+pvKZ1UadlhdICjIWHrogYgo6iqnzSaGWhhjhuUmUQM3KDO+QDJfzK6FI5QfEC1t5TcneSuTXyUQE",
-	"oJ/az0Dc1Kgsxf4vt1VJ7AGYmJLx/DKTgwQ5eWFPdyiui+cPDDPrEDE7jNyU2G7DsQK9m8jI2Lm3VSIt",
-	"Pum9WQroG5GaQ0X4CiqEV+becNSWndWA6rlpjVrHk4n+T2i7n8cg2z3B/zI/7D5PMym6/ytu/6O1sdh/",
-	"K2ZZTee/yiVXzpo3rBZN4Mok7FqXT9O+wPVCtR7tA3grMx1w1svRI7YohLT30b5f+nVcwiTMcrMJNLyc",
-	"zAG33KuEyDDCqmgtoD9M1SVUkuV8am2IEfuuuvLfgedh+Z09kFjFYfT7eF41uMe54AQ2VplLJPlb2W18",
-	"gd/tEznJ8lxMdLWlkblE2CHTGfMuN7Lr3YttxJovNrbRvdbbBkLQ7PTfDiDU0LTP7E6i5Sii42YuK/Pm",
-	"zCgOnDwfjv65w1479Nfxd5CUS+K2YjNaM3Ht3jtcWkQivrfGNOypFz//RqFYVO2cbbXO8G3sgdem34lj",
-	"/1ZOStpJ2+pdr3Lh0FsxEiQ+WlJfzFOgvvQ2thmwQ9vkZdETW+jx9MQWWjw+sa0jGJ9q5ikpVWGS/57m",
-	"W6OfP89icZxrZRq2/uFaHbxLIcqNKCcrCniz9OfLQgNKnVi71NUBLhC8atVzCAVRpJTXPdE0/jKD5uYq",
-	"K4kTWaJDCQBR2AlPPTeKjTMCCn8gDBR5C0lft7w862mMHUWV/ZIx5ahjTWyNno5AMeXWzvoAYcpsfrDr",
-	"Xo94OE0FBoD+wpWzxJtTgNiTu7/bWX+oc3iV3TiCvmbbN5+/VVSEtln3cHlbUjkGbrFzVM8eqang0v2K",
-	"37FQFqfGHrP2yfHrjoN1ZU8aNrTBOYNDhax10emv56zhaonMUTESHkbkFRlseg6PqBuURZHe8FtFgaei",
-	"6qGKewopCDlZIFTu4ASm6g3N9pLJTZYLVjh0VlqiEYz7w8RYCR8SPgXAh8ilZQGsNirEpNHvFRcc+RTo",
-	"+HasboSaeyhLHsG9KGzBQ2ErYu2bK65rAZcQjZHiaIRShUiFBJ5mgb/QSU8jC2VhhYI6XRrZDWabdWeg",
-	"clcYBUfVPl1xBIHyq1SwTtOcvJ6x4qIeOwPWygKczIiRAkwvtlmcZLb6+3FDu9G9VnfFy7LFtJ765q1u",
-	"dTld1a1un7iJeGireW2fIZmkQzi6QYsoALZU7ppn7K9ls1r3wq6W6maSpv+tpNn2musDyb/nZQXYDhKw",
-	"gp3wufV/xj4hfI//f794b/6cXzcFosx6w59Z++yGX16KnP16wsLWeX4LXti5DlvEfmcdZIhjoPH/CoP6",
-	"M34pIH0RUYv2AC+Helx9aQHReT0sjt/zNJvHDOQnljgEzHTZDD9O1CSD0AuXcVm7T+Guwl++XDh7cvya",
-	"XQ97fXwmqEF7LJhewDOLWI91pK3uC0+OX9e8yy4KM6vi6AwO/Z/ThreENY2ZnrffSHEMh6zDtJBcanZ8",
-	"euI2Ut+TV4Kn+qqARpxLiM2TY9N5/Aw/aS3eL/4dAAD//w==",
+	"7L3bcuNGtij4KznsPmHKDVLgRTcqHKdVKpUtu26WVFVdNr2JJJAkYYEJGgDFou2KOE/zATMfMPM08zzv",
+	"5+l8yomZ/5jItTKBBJggQYkql3t7R+x2CQTysnLlul9+q7nhdBZyxpO41vutFrF4FvKYwR/nPp12bVv8",
+	"0w15wngi/klns8B3aeKHfP/nOOTiGftAp7OAwT+jKIwGbuixWq92+fTs7Lp5c/Hy7OVN8831xVXTtu1W",
+	"zZJvTeNxrVd7E7OI8DAho3DOvdpHqxa7EzalYrS/R2xU69X+tp8tcx9/jffF8i7EOLWPHz9aNY/FbuTP",
+	"xLpqvdoT6pEr9sucxQmpizcJTEkYv2NBOGN7TTER7rC1qx2evbn5xrTDmwkj1HVZHJMkvGWc+DGZ+nHs",
+	"87FFfH5HA98jYnEfZn7EvOaOYPCG03kyCSP/V+aVAcGqTRj1WAQH/u7du8bZPJkwnoj9w27zQ149OyeH",
+	"Rwc2cSc0CBgfMzFEttZkORNQiZPI52OxJgXkVmdXQH59dnX2wgRlddzD0FuSJAxJQCOxvt0AU41+wRM/",
+	"WZKbMCTPxfibsKt18Ogbf8Pj+WwWRgnziJyIiIMgCfuQ7H+YBrtDqGyiF8zzKbkR02yAQPvkARA4e335",
+	"ddPu2MeGK5VMojBJAp+PxT9ZPAkDj0xoTIaMcRIx6k52d5nEgb+gfKmoSlzpRl2xJFo2zkYJi1Yv0zVz",
+	"Q+4JmkAW1E/IkI3CiJFIfOPzsfFm+TxhYxZpV+tgdxT6+v21Cb8uecIiTgPc664Amo56zaI7FhF4cQMu",
+	"HdidR96rwKuYRXe+ywSVTth0FkY08oMlmXN6R/2ADoOdEZVrOdObbOjPBa2eshGdB0kFcO8ADmd8ScJk",
+	"wiLct2CKJJkwYgAFgP7ywYIJUNKjduH0vwjCsc8HsyhMmJs0GRcn4n0hMIGSiP0yF+yZzKJwxqJkuQUW",
+	"XFYVVS5LsP/ywYKKmXcIfI/k5MtwTib0jpEp9ZjabkxoJhH4Id/RpvOyydpddx6+6+I5vw/nhEYMpE5t",
+	"HUlIZiwahdEUsE/ChXmEujvc+rMwGvqex/iGfXcfvu9uYd/n4TzwUNb2uUfmMYt6xHYPaIu1hx2vO+oe",
+	"0MPhkXvsnTB71KLtYcft7mjbL8OEPBMS/oZtnzx82wcr2+ajwHcTErruPBJXeDFhnNBEkPcE5IeQxImg",
+	"knd+lMxpQF48OyMeA+LcIDSIGPWWZCiWvyNwpGtaC43WQ5G/1Vp75UFWjv1fGenatm0LQif1kR1ts1xs",
+	"Xrft9sORoNX+BBLj5XYC4+UfzdgvHywu4gU7LMD2jJM5Zx9mzBXUErc4i9gd4+LvRMpULCKjKJyS0TwY",
+	"+QGcwjKcRwoZdwT3ErlyDbod7ILFHD62IHm5rRz5OWDbrqXIy3sIkZdmGfI7toyTkLP7CZL4iUCArm1b",
+	"RgK01j6hE1qrNmVxTMds/UuJn4gF6PJi7WNl9FHbrSaGqreNVyaDXOuBkGtZjyWk6jC91+cK2rqguktw",
+	"5wXgivDuPBDeHetRxWMd6PcfQ0E+lZN3CXZN+K4I8+4DYd61HlM010F+7yEUxFMRfZcQ1+T+ihA/eCDE",
+	"D8wQPyqhx1OWTEKPvH5zIwgu4GsQhAvmkVEYkf27zr7A332w3Mdmar31EAriL/BDAaMz/GKXoF8dfd0Z",
+	"5EQDeH9VKBCkFDcbk2Tix2RGkwluNt7sCUiPuPVAQtYyEbIHqDpl3GL9N+oQy3ScXR5luR5V7VLdS6PS",
+	"IN4+sXatZRWBXvkzBfcVDWuXADeobxWvziNL1WoVBw+UWw9K5NbHUu70497ZkAoVjErfLtGhRKusdPkO",
+	"Hii3HZTJbffVOYs3r9o3CtYGZXOXkDbqsp/X1du1VrsRJmWqbQlYAPuu2Cx8236odls7/6Zpt6ROlmHN",
+	"axrRqeKFvTy/lBIQRjV8e/3qJRo5EprM41qvNqJ+wLYI88B9VFNb8V3jZVTgaD0cHMd2twCOlyF5zSII",
+	"6Qh5T9dsNBVTQuRfEGLRuBGy4KNCJq9hVgBNZzeg6eRAo2lxj7dVTavbvM9W51PfiEIwyiMBoVxE3AyT",
+	"B4qHuTCNe0h1PQDRVIhbCBTlm4kfFWIGGa8MVJ+SzeAaDnZBue0VPH3Db3m44LjDxwRuicS0ERd3zVw3",
+	"LLOMtRrXmS2z+7D4A52G6BJcgYpMkmQWD9wg5Gzg0+lAEHQynQu6wkgSzRkJIzKiQbyNIwHXvwVD7Zaf",
+	"VvdhQQlPL94ijtrANXJaR84iS3w+CqMp/nv7MMkNWzZwyvV77jzw6O1ud2XD75VlmoOJVAoTp2Q+G0fU",
+	"Y6j6ZD/EhHIPqcruAFHko2uh0Oo8/gWIHhrTuWHDG3jm2v3/aeIaN8CgjAt2PwMu2D14MJm1jRGzRSa4",
+	"C0Cu43jrMOlROF73fhyvu8rxUvCkSQHnEaMJexOzSPkhe7/VZFScj7kDNEmiAY0YXUWNt4x7YSQkvMgf",
+	"zhPWJGeuy2bgBOIe8cc8jNDQlx5r7es55WMv5OOaVbQsWzjX0I+SiUeXm+cj9eVyuWxMpw3P26syeevk",
+	"xG7Y3UbruHR210+Wu9np9YTxXyeMl041Ztwz3bj7TDalASudaOJHbOAZ0wAeDNK23e427KMG3Ezz9L7H",
+	"gCgP+Hw63NWGL1rtTvfg8Oh487T48y4mndE4noVRUjrnlHI6ZmLu3Ux4QlvDttvxuuxg1D2kR8Nj98Sz",
+	"WWvUpp1h1z0oXQj33dsBp9MdbXzB/AXzS2ebxyzaIZjZdBaES1aO0Iswuh3MAuqy3V5VctWf23b78Ck5",
+	"Z4IFmBbAptQPVqe9aIjnhHpexOLYInPu/zJniiJ74ZT6vElu6C3jPdK1beIYU6q6Tn5lv04oHzcXzP+n",
+	"fNZ0w6lQA+mH54yPk0mt1z44MC4TYbgzVLxotO3ugZlysg8J47GPrK0giEaMNSBKIH0pmze2MFjTIzQm",
+	"Y/+OcSULzyPOPDJckq8vbnLrEJw1TgYunk+vdn7eaNntbk3wxhmNkikw3Zo6SLE6udxw+DNzE/Fg5Edx",
+	"ssPb8c58NQK601l+EKhgmmfqe17AdjiTcZJw6AeG8V/Ac4Kk3Yz2IJeEnJFwRJJFSAQ2xL0+bxBHnFLH",
+	"dcM5T6IlEbIePGEN/AFHxUcOWmP1dwXWOP84PnQs4tj28aEjlGhH/LfeanSJ54/9JN6z4Ds5FCek1ei0",
+	"5W8WYc1xE8ZotDrHiqXgeN1u4+jItk9su9XuOE1ymRA/znCTxiRmPGmKfeBoJOTBskcoEZsOBHTPJz6n",
+	"ZKqDiNRbLfV+nNAIgpYXfjIhrb3sNmiXQCwZfl/ZPWyd1B195QQhx1b3tNfs8z4/48tkIqZkQcxIPZ5R",
+	"V9xCSpx/ODBNOE9gJqfhWCRgScKieE9sHGiWJFOdY4f0a5cy3zG3v2a/dtrnySY613GafZ5DusJ6TTho",
+	"xvArRgMifmoSKX+DsuIAUxLPnSY5I4J1L8LIQ6MLDxNIsKM+J35iES6k55G4J3BmLGYwokX8JO7zmc+X",
+	"Pid15//77//n//vf/w+nRxygywvmC1SBfxP5x4L58LdjkWazudcr7P/1u6fm7cPtJkhJNOLeah8bABFG",
+	"Y6kYbZbnBDKSMBpT7v+KVhfxZSXZ7tXV1w2pc60sQcFzdQmX3E98GqQQP0WQxzTx49FSowtfxNmpzMLA",
+	"d5ek7k6Ye4uUP8n8mXv5dT2J/PEk+ds3NBqGUdtuHxoXuPAGYuLBNPT80dIcASNwBJfnCvgzmDRdFMWr",
+	"AOyCQEJRHsXAbgcJCI76xhFXBThZbsnizXSNwzAMGAU3Soqjq8t7Y6Ckp2TI3HDKYgyHPXuBGxADwCmO",
+	"QojfEVhLonnAYlKXV9hKKR5cefF2nzuNQdOx4DLkSRHFtwlcCPhgr4Ls0l5B6lR6ySP1YVcwLZ7iuOH0",
+	"ADACzSMWANYOAh+10034nkP1KRM0KZ74s3gNxvsJm8aa+SKTFOQDGkV0CfqzSh2r9X7UDi9ljz8ZpI0s",
+	"X25Ft04N/abc7O6J1ODrmGrOuDcLfZ4AmyncCGlmG7iBL+Qfk4imWVM0M0t5Yn/JCLmVbli49mOVTZzD",
+	"4gsRvNKN1CxfERiC9C0VyhCsfFg4Rg0y+pBlRwnuXs1aUkgGgj003IiB9kkDVShA2T/rIAuPfBZ4AiVf",
+	"hvhvQTbQNtNQa0N5R6ALAoLyeMGiuM9lwQFxOxdRyMdyNHHrWTASFCM9B5is7sCuBHdaOUMQC2pWAS8R",
+	"jYyqA1RAyAxaX8QEXyaXT5tgd4TEyjkPWByTb25uXpMnNPZd9VbhcP1YULAC2znyOqMT2nIPWHvY9Q5H",
+	"x9R2W6wzPPCORie07ZpQQa44Zm7Eki1WjR/sauVvfzn+W/K8PX15OLvqxu9OPvzQcp8ceM+OJt92bt/b",
+	"RoV2HFGelCjPL6SDyJHb09DKIXUw/S38mCFNnmc5/YNsUOdUFahIhThFLCRKOoVruDqXadmxG5pWbCKx",
+	"p4DIeA1osKDLGGzgMAJxaBAUdF4aBMZLu+46YrETg/USinUMYHIzWgwZjViEy7NApAe14kz6keC0e+QJ",
+	"voVqiT6oVE4KIGw/s59PP0TPf/ZuX7TfH7y/efbzy3dvlu9/vrp9OX3ffX/z5OcX7978+v7nt7cv4fdv",
+	"f25+P+1+eMcvu96z92Yde+ZHLB74hn0890cs8acgLcTSXl9vHdu2kKM8lFhOFezHYPONSDKhnLRsiywm",
+	"vjshr8SOJbLHhDPm5fFCDGetGPitmu+VQfdKU+MFBtwhr55FoTd3k1MSwos0EKsOaOJObtmyYAhafjsZ",
+	"fu36r/xvr9/8etl66V/Gl/zqwD2/PLy8nf3r7fm3J022/PZX792l/8q/7Pzw9OX01buLD+9/fRu8mF7a",
+	"Pzz9Yfrq64vF+1+fBS/al60fnnri9+X75bcnTbcd8OH0me3969tgGxRHMFZFXKsG4ElvOOPzqWA7iFGC",
+	"zWiCLT4rjmHVPjTEZ407Ggl5IxbfryA//HGznDE1cpHR5e5Cblk57FIbL2OAb2ae9Bm8XnilboO1ove1",
+	"EFhHAR2TOfcAFYWoz7wv4rwiBxJ2DsbgIjdJ0uX6iLjknC0eUR/5fu6zpPGcgteocXB8L3XkxQYthLMP",
+	"UgkhdXmFUPAPR6ilBHS8l4fcKVn4PCbhHYuIo03uVAFpAXlS+FZCi3d+MnkVeOsQJAy8wfpDgwxvnmSQ",
+	"qFMp8IRcmkKEdLWgkUeC0L0N58m9FMXPGnPKjsHKA7D0VGJm0DtcYAHegJokWPGbkHCAodTf3JxbZOq7",
+	"USgZy96K/+ew0Wo12u2bVrtn2z3bloEgPwixkgrtUwz7H/2+91v3Y0P8p63+c4P/6eX+0+83xT8OP/7w",
+	"d9NxeX4MtTxyMn8pWahkrT8lTr/WrzmoyyfKLiCEFB5yVs0iv94oTj3PR273WjsJNAusIp3JVJ7aBhPi",
+	"qiOqO799lKsWC93buaUcAlYMFyMS9yBgdyxIxQo7N7lRVBCXlBnu2bsJAy+2gDxSOHmJJAUIlnC/4/Ro",
+	"LCGiUYKwJnUpWCTLmc/HCATJZAWAa1YN0CPPavFRZU4r7tFzWP4NDpl/+AwnqGon3wrhHm4YJfV0Cvgz",
+	"RRiyUH6XvWapNdJofTSphi+KlsYUN+Ruc7aZOE0qnYYeC4KivFkr46LII420650CZ0qNxQYDKog2S0zE",
+	"7JTweRAQf5SdAmd3cBYeoek429A8MSCkUsjr/Qg0cHe2zUyqqGavBCZvZhzPBZhhQUpHvhcHOeh1Ws1u",
+	"67h9dPBIHATsdn6egdQOhsesPerSE7flddnR6Jh2hofgbBdPD4elA6m7Z7Z63tuw+arEjJndqR9/qnaj",
+	"UuvmpqJegpy9isZXcmHV7J++EEV0S2jeIKo4cEo1VpG3eKstXTzJoZzG/FNmoniUzm9LobxOSrr0yq0I",
+	"O8KYEvitW5V+HqsidEqIs1V13CPWoifDA6896rJDeuzaw7bXHcG/WMuIxymQzFYop1+zBfn+igxZEPIx",
+	"+j4mLEfrLUHkW/gaTRKIbBTv+YnOj+2aVWvlGbG9HRPWAKL+izovrKxmbXrxTK5tVT1OETQPDtPpfMNo",
+	"kEyuZbx98Vji9LnadngrcFLLsstBAH5djypySNNaLun0bO75ycWdDDcs0BEudA93HvnJklDxIoHsTPBn",
+	"S1YXBh6IU2gLXbEGUzcJo1JjMLCZMCLnl2cvlK00mdCEUDdh3ilh01myVCIHRP8KnqxZU5mnnAN+HM8p",
+	"X1GSWofD9qF93Bp1O17XPWwfu93h8PjYHXXa7GR0YkRpXHPR5iLWWlPG4ppVozzky2k4F3gTL+OETfMn",
+	"I9+vgJ5wBGdi0jf4TfbgXM2WPTrT5s2eXssVQJxnIvUWs+Lwm0EvyofdUDeJCR0qdz6cuUVmLMKCsvWY",
+	"MfLcj5MMd4QwdEeDOUM+giPHRZUitQrLcDipjEaCzHOfjwcq30dwdqNOgSrzCuHyjo7dIXVbx4fDo273",
+	"+OSke2yP2gdDz263R91Do9xrwknYC/E9Uu+0SRAuWOTSmJEJ+yDkoEhgZVQUQY6yiDqvewi0/GRouy2v",
+	"zTqjLjWG2YXzxA2nOfSK52BhA4XDD+ZR4Z5nP1dFqOv0C/jzmRr1o1WLw3nksoE/K3F2oGabS2B0weoW",
+	"hdPcpZxjBHVRJus07War1WkeGS2aNBqzZD1JgOtPhJI6CqNUoQMuH1ua7aRwFJuqnBiX45vUH1AG/ATI",
+	"TcTcMPIgJ+TZOel0Oidke8PGgSbkr65BkpoNNa+y6yaY0Qqd91N3pdyVfl2sjBLnCJx+HjpiZDiaEpSN",
+	"DOS5b7LVAfWAf1USJvMsaUWMFEL9mA18PgqrjvSajtmleH/FeYsr04fcuMcbo5TzTvCsCZ3NGBd4YqKP",
+	"uiSTaoaI0iDYqkcRi5mUYyWxbN6xKNWLBjI/L/dCKs6qUQZ4ZbTxZUnbksey0q16nqM8pnmq0qDXcj3n",
+	"6YS5x1dyr/DwrbbLZ2qT8Mt5uoLnagG5YV7DrgpzPBc7W/MLbln99JN2zim+rJo+0aQ0APPxKha8xCC9",
+	"cIQcMxYETJbHGeftMm2ThUuo04MpjW5NYe6CNDr4o6Os9qB/i7GlISJE+wWYLFamrB1oTKl7MDx0j7xj",
+	"djKyVZS4wfqwXq7U12sVYFNyj5743Hsxok+hpGp51kjOWw7RFQOIozL40zCaMZ6EC66s5drnYUTobJaH",
+	"Q/ekbXdOjHKfYV6k7yU+BjG1fhYdm8QkTlhhxuOjVhsS/Va9hCzyaaDlNmhROXTa2yTW9KYjuk8D32WN",
+	"2STkbIPBwhwfAKGhNAhY9FBmWqri57dprTngtYdQglSQi4Ry8uqN1YNRHhgl8mf2e+xObF41WaGBqTEL",
+	"o4QGG7EiO5HU3KNLKRqUNx43JqCVkhE3xYkNUkI24is8UPOaqy+ozBS03YoQEhKz77sks0wmIzW2Ecq0",
+	"W7bJtqdG37i4VyWhgEBcpTUgRI8Va5KLOxYts4g3FQHSLItAWxfPhb+J0ecxIz6PE0Y9QcspGTPOIor6",
+	"ByP140arfaxpfxbhIYR/R2GgPT4lmc+2zzWnrSUNJcydhMzba5LnjN4xoVuAeh2SMUv0WS2hPId8LAQJ",
+	"zopBsbN/xjERMs8/9ntfVffmnJGADlmAUere1Od+nESCPcakLkN8pJ+lQKmKd7sQiFshzsqIzY9Kp6ue",
+	"viXFhpAHSwyV9mMZKLkSmbcuMO9r2riZD74Pu/9atP5iHJ+EceTP+L6MBN5IxdGMGOVR03yj8BtwiZ4S",
+	"yGzPYuulAB4lSjhE+UcluRTCvnTp7R5x7mvtKGApYaqq2yiMTrO6IY8l9smzWOegWAV+KROXnRgG0xEd",
+	"4E6q8CrjyRYXahi66mLLGPwDVpvpRQ9eKHgw1rBWRI2MsV5Btgfa3YH8EUpaHz58kHlyESOFeCS8ZySg",
+	"SxZhCogKVIJdmbwAED04TdOOZKmD9F9FE7TjhjwOA+bAYmPiUi6mEbzy7PUlBtzGpN61O8TBMojHLQf8",
+	"0gZngLS6ZHPNonAc0emUJr5gIXKuvNkje3tVT4wYNWdQnasUO4qFKsVbFjKYJBxjoAokyThw4yEBr2Uf",
+	"OiQNxy5aNO1jY9zZ2kyKZxHDrm9pUh7lS0GLnH+Sv5H/QjBoR8YjE5nz1++Tv5P/IF/imlpH5Wt6Qt1b",
+	"xj1BWKA4RGSRGV1OweKRMFopwzjHVzbppV/EaQoTTatWgLdB5TWQrt1ViLCSBn0fZvWARG0807ZD/BGZ",
+	"0mAURlMh1Qmg2vAQ8hv3DGxg6zRtngazpTfKFBUG4UrytmdxUET5wysFb5i5YKtx2NWE4B4pzxgjkDB2",
+	"mqVQQtZYWcrYaUkO/Hk5IeoJENstALHMUgCo2ycZ1A1Af1h+YpPcrAvkhLQRFiNKdBy1W1mHTUgPWN6H",
+	"QcYdIsmxI5NJF4zepiPuNck7eZn9pBj1pUXmcE+nlRTpYaFgwZxHfswa37EkCVij2zaCACSSTRnbWu6y",
+	"JajvNIwT0mmfGkmeIptOE46lu3pSh1kacfY2QqVVdoitzsm66LbZwhtkPvW11wQyMqeM8jgf7aQkJmkd",
+	"N2R2ajFyY5ZglzixBPBiwQnsNcmZxAUAzYMSPz+UCn6XT5XICYvxOaEcAkKhIBF6qc2H8yEtwyGZkp1j",
+	"AIDmM+pHkLtURvVanVICN/e9r+C+WeH8qxkLZwGzPPcr+YL45wrRM6cvf1hTLwT6kD4IAL5n3H5uK4FH",
+	"Z1VUYYNQnLG9jQJcqUQ8l1HZlaRKTRQ0mWerLGNdXFN16RYiG7ZfgiYVryxgSGPWaQ8Q4oOYsRJN6ObV",
+	"zWtl8AEXbvewe0zwa4vMZzP08ltISD3P5+NT0jq0ydBP4r0mSVORAG0mLGI92SbOT9QlWPE5EB4u8mjz",
+	"4u2rpy+//ebw8vX31xc3T789fHrxrxcXN9+3n7x7+uzVxYUxTiCZiZEH88hf3ZtKe8oivvGaxnSaGrho",
+	"LC5AfnXikzdXlwiLw3bnWOiqdMqQg19/c9ayyGHKwDs2ifcstB8FzCOOmraH8qO8/gLBUZL8Jz5PI4Zl",
+	"khteMyGYsygbpCCqyf329veTMJntp1NRd8r+CeTjv+LGvtoETZRxcbqv1Dj4kAbjMPKTyfQrsVd8hrv9",
+	"6hD/mrHID72vOrbpTH7BfN/BjI+rnckZef3ya+JPBceXxOn7q9R55Ghn7FiAloddUo8Tyj0qOHowm9Ah",
+	"SyzAzZVAZ//tk1dXC/u7r8fh2dnZ2cvrN5OLN2PxzwvxP0/Oz+D/Dkez5K34x/ltcPH926su//olvHU2",
+	"Pnty/d0/bt3v4fVvr94cXES3347H46++qlk1LLcp2M8yYZU8WAU9zqfTHKIMfA8RAnxXslJLhiWFze3E",
+	"B1YMhys4owxkZD1JUmkxBps1vgC8p0leqRRFGQ2FGvaCyTjbWFzPiGVZo2B/3ag7P6o2u1nxxC0OzFEz",
+	"OWumRd7cnJO6s8Zm6fzh5s28Gr2VjvuYttJU/VyvIa7TCDdKkcV13id4yo8Hctfhghc82KVpVauG4I2K",
+	"2EClmFZL3JBvAwY2yXM2QmfLYuVF6ZrB10ld06QsoYzm3kWV7os4E9sHoLr4yXKADAPEeHsVp48a9kGj",
+	"3fpEOF2iuUHPplwxKb1iU642VF1PMJrzmBVTI7fUuR6gZG2ZYlI2q6z0gj/rVaRP0+Rx4oUsloSZeyr0",
+	"fG1K2oc1VqybNGf9i1jW4Qgj4s7jJJyyCOCsza2St0B/F/Pr7GB9VpNaRIlGZFyGeHdHsxuzG6oqexuU",
+	"uxWVaz1jLwspUEQxh5ja0nPTWjl+m+cQ6m5pPDNLUSmSwjyrzCFL4dBKpI11ZX9MtXiyhoJVa93cv1Pg",
+	"rmriXNLpc5/fxtcsGBlyIeTTQm2rq+coRmMVlUiFvWGvqC9iMpsPA98lb66e5/EXyuj39vd9Om1qfHT/",
+	"rtO0919dN95cX1ztg7th/8FOMFh62Y6zyETzhZU2JZWWroyJUneQplCTnCiIeJEpGVyXdBmnxB/noqNE",
+	"MASo5UGl6SRODcSkbpOvSDga5dnAiZEoIomDaNrBKIwGMIFhn4Kwo/+dmih87SyrxT+PGejexjpOEkoD",
+	"bx5Rszvkhc/nOcN3nAgIYDBrbtJOSebx2Fdxt3CbDQwGA1YzdgYOMynxi4nSyXPzHZimw2MbiAMaZFPP",
+	"I9O073zuhQuokTnFXcK/8SDBSCk/RS+ewI/CllvGNcQMugvAbsO5KW4BlQwiXyTyRW0huVkOjYAVxz+I",
+	"mMt4IneqwrrNk3l+PAvoEqpVVBAHClfScIxrgW1ALav0kq2CrHR7ZVdkM7Uo8+k+wxJeSSilp1NCZZhU",
+	"oETfW8ZmWNoP/GZNciYdaOLHcEQiSPLNvGm28qYddZxPS2ryDlyBxFxbV+bubTt7p8QmdQpVNlIPDOxq",
+	"jyTziMcQZDUarRCtKf3gT4UW3e7aEGSBf+2YnPVSh0jOR2ahqFXVGytOKtsgOs1iabI2yGglVLNgq9a0",
+	"jh//459/+y+4BFwBLqDf7/f//h9f/vTl3x+D5pbvqXWwQpDT0+roh2WmW7sl1eXLPCiS8XSRLX2RnT+G",
+	"vlcGb0tf+eFm8O6ALZyayhQjnpYv+9Be4SYZwLvdCgt/AKe514plN6YqPGoD0S/1A+kZPRX8MKt8xMwg",
+	"5YA/VVhYmWfo/it7wJown8egL21hEjMqs/exi+UytrBT9rou2iQtNJJgzUOHQ3RQ5iqWGVriTi1oTOKF",
+	"n0CSfDgaSWYAX+jhTvE01tTTu+mICvVY6K85y7D8oWoqR6ZMm/ZY4YTMAem5PLSt4tJzp78pMr0wTYXl",
+	"lkWF5mJv8qHW316/ekkkVmH5SllryOmD+atfc9ZIWhuRtBJuYeMlMoJMT0LjWzSpyTrUF2LxYkWcMS+W",
+	"jATe9DmB1hg9QgkYOyAWxYmnsWOBKz0XAIU/AoqJn8kQGvzLcEXy4tmZCj6F9wSmOaSubdnOR5kptPdj",
+	"QlUpULwCgOES5D0krvmRjjor/vpHuAYPRv6NNDOjYluh/To0L1vXGs/6p01L+wQpZ5tAYCZKq3G3W1Em",
+	"LaB3A1kyTbRpyTsOQt5F9LHKx70QSlhJ2RkeJgOGv5uopxaKHLMkUdFxWUkuMFmCyE6Gc1ksRFAxSWdB",
+	"UJvQeFIwQPxYi+mUDWg8kHmqNas28cX7IFZUPdI0cXkeMFNu+u4ECKFZl3hPZDkUkoIRggcF1RxGK9F+",
+	"pV64Oz/ESjWxsQxGtJSjychEGecSRqrkKrYI0ILDK5eL0uD4Vi1ii3pRCJrcBqwCWlXGz/LcQco9X3U9",
+	"y/+0oe6o+lALEcXmL+hrRBS1BCceC/amEsMKkani/wQBbdXunfeR3hmV+ZEFVCMKKePQjvM/1pQVLWb0",
+	"pEDe4sDKqB7LEZ2K+KdRqo8r1RO2GKdEe9HWtDr6hj2vcxAUw4xzngFIR1KBx4kgE+IyZ9iAF1k1uEOE",
+	"XDXxSf164Apou/PEv2OyKZ5Lg4E7oZGBbjwP+Ri63c+5WJMQHyM2w5iY1AJW4k0w2krUKlLYBdKKVTYz",
+	"DYJwoVl3TsnI/4Cyb6edn89Yg0HaEbIJoV12mXVLtjOlmhubLnNe7DGExho3bLaJryygbMfXkzBKTFvO",
+	"W3jMlSZAKhqEI2UTUd/GA8+P5YCmmqCuXlJZ8mmxZUgBEoc9j0vdRWZnh9qmQI+BG06HPi83KQrIqOiF",
+	"cKShlBg43oxO6WyCXQhCyYVQEEYDn9+xKCnhtyNoh6zZMtOWOfknkbhpccV8inQpkl5MVT52fgHfzKeU",
+	"NyJGPaF5kHg+ndIovfCK1hQhYWlJzKMonCI/wNoveXNxIQBDtbUSqiKjcQKdh7Mq4dAhyOfjXhY1m2V8",
+	"ZOWyVpJAIK5gxlyf6inTzbURPxt9C4pQkkBrYODRZYz4lwvtqeK4nLEoDjkN0NYPQs3GlAFTuCfgTMQE",
+	"SY910gCXRQI4Q6Yv4nxUjlVUsetCK0/AdA55J1GyZ2lIF0akfn559mKPRGkrsyr4t2D0dqDdvp3sFjJW",
+	"xGF7PtiqqMZ44u09dmW0sJwvrCMoVcmeVYn3lbCKNQi8mfyUUYVKksIf5RwkTslhOJj1ZdySA4qDIGsN",
+	"MPBoDV8gwP5TyiMbvYhK21nxJXZ051R7kyfxMUSL+699nQ/lsQSTcnfJ8YrQYgbs8aeXZu4P4oOcp3kT",
+	"fHcpCZH6dvx5lTfvrTmsdukl0DfZ/gMFsPK1r/SE2Sif3V8OsZRDFmUw0LkZdSeK76+0KAHPDkvWYBwG",
+	"zmYoqws5TQLF7KBZV0Km4R3TQ5WzAGpHFqiLljJ8LhdWRs64HE9zkS+Rh6ymNZaHVrSON1KUUoHrs5ew",
+	"VD7vKRYuLunSurcLPCyV03YnmGHq5vEu1vuxiqRSanR7qP2lxK99L8NLuaFp51aiLdcHtudVrpuAgujL",
+	"IlbpnRCcSXeHpYKyQT5WBFn750DRVEwsgps10N5LnylHT/pAedzSB9kXqwKcJk6jFC0QtmatN9pr4eFq",
+	"UxXqkgrwPVfviz/OJzQ6z8FBPH2T7VH/8yoDB3wrN1d4Wz1+LYGiP7uQcNGfvcx9qsBzqUFH/CTZ/tlY",
+	"vfsOgST+eU2n7Cw+T8Eknn2jQJXHn8zmvmr19ul0IIsTmC2PQO+wQat8z0KH8SQMPKEdjHzIEl1rdbhZ",
+	"SfxQdodWWygqnbYmiRiT0ELPFC0F3Y9gbZDGArz27PUlGdGpD0oGKjB16M/Zte09lRHkxzlreWwqZC9g",
+	"s6b7raT6xorXK18K5mF68ZYt40Rm72x6u0BE0k9xOgvXayIlped7wceBH08sYHGZXHtKFoKvficnADYi",
+	"sOCu07RVvSBpVM4hxqYzHzLTcZMg5OMSy1BEp6bcHiw7r0xiQhKvI0HoEUlULCLlklNiJD/YLTfwp35y",
+	"KjuvJwrZf7M/WuS31seCO7HVrlm1TjvnPCyp6525ByNJurfyMhYOGsbITjGFi7oVVv4WlzCTN3x431K8",
+	"xiK8UpSFe5fefRn8gWlkUMZpDtOKH/2IhAsuX8G6PirnHD+gHCsVym9iQjkW/pEyHX6ZR7KOfdBqHX1u",
+	"hXZTr9xiEsZ6PbY5h4CZRyu7azq8ipER2JAxH7qyPg7xXpEr6yMR18evZD0jL7N8vodWzSgMt1XFimxB",
+	"O7XFcdlwQQaRuQGjUZxFXTl6Q27sjZDVzvmHqjMGpVvqwzANG99L9We99Ms/tDIoq588Um564Z0tyq29",
+	"+vcvrBbQBPqwVy2sVlK4rEpJMkNxrObiQTXJVouQyTwPzZaDUdV34S2LpVUCM0C0Mj4PKFD2ki00Vb6+",
+	"uULYnhEK2xUJe6m1fVWVk9bWBVOFv/bQVeYnKCF5/mjEooyfKi4LdYnFl6CzX5iBJhgMwrXAYLChbdo3",
+	"9uhoiyTyp+Z6X7iarrO3ofCXupV7pxtreh0fHR50O+3W/fLL6a2OYtu3MCyNmiovvfVq66JaCARZMksr",
+	"r2UASJpQ3Vw8Zv2sV5+kLtZ63vlgDl7kwvdj4Q+ue4VDbV/3Sv9uTYOkUSLDvLDFYVm1GfpHFJvZhqFv",
+	"zZG3Ypd/RI2WFZ75h1dpCXx+WymVIk3FL6/Ssp4XfpI6Levqq3T+XeqrVOd/2zGt+/CUf6cyHXgXymiv",
+	"keieSZIbQ8ACGVL3ltS/vrjZ+6vEF1zcv0p4/acr4RXQWCXSmtEE+nnLnpWjeVAoyw54U9o9XYbG+7wc",
+	"szo9+6DXan/axumwaUGboFxjtX3ns8xXqhuESjlppHWeC7ABkHxugKgoTwhyCjIFuB2gYTfAb03LTV3N",
+	"LcZFlGFNoQb2OnrU+fTt9repdmeWLBy0JykijmalhiydCaKGLJ4JNeuchpNmCGEGZ+bRytP+RoUybmt5",
+	"QXpi0iSPFbEf4djsT39sj1/DrpS44tRRWXid/EXZeoq3xSIY973QOthCUJHzEgyjC/3QjIcgpY/noRD1",
+	"XzDPnwtGdQ1dqWpW7eVK7mz606pPBJTTdbRS2mZ0wxX2290oW3wCUf/PVd0OyfIaiXlVGlaCck7i1g+t",
+	"WMWuyPgL2Goqg1cuqK+RwnUfjKlKR0LdhHg0ods4UzCD3eBM8Q3+/t0a0rc1o6Mm+SBewJrjJnGKhN7p",
+	"reijFqFkspyh09XTzbrSH1s3t2vQ7bd727KXj+Vn/1yJF4XMYfbB1AA2WNBlDNylubmDrThkdueHJqq+",
+	"7Uh/9uqEGiyw9/C6+2hOkIflbJMSj9bQCqm+a1X0h9tmtzLKqsiXszny4/yUKpFy07T6KJfqG4FGbri5",
+	"+bv+8TV8sMoe5JCbdvAUqPPqPkr16F0rqSf0eHjkHnoHrDvq2p1WWzWgZgejQ3o0vLfGoXZ5zYKRoCEl",
+	"0rc7ZVsx24zB5o1M5ZakVXBfsZHJroSc0iLDJXF8zxHiu/inmNhgJdoFILeAR4VtxeU3EbdWnTgYUNQQ",
+	"QLUVHkjVs3C0amFVD/BSu9+FlCQo+2LgJM6P/dQi3q/95Fgk/8Tq15IwmYmfQGP7Ufx9y7h40CQX1J0Q",
+	"BtzZj0kS+dMp81Q+kA+lBKYUqj/1eV3od9dPv8uqNhMcGYK5015puFJUD8XvWpultAWRpSV4tdICPS2n",
+	"0IE2n99fPfRN95ZXxQMVBwfjCQBt8/GN+EDcO/g4mW33bTJbzUaUx70JYV6XxgWcRwyQiQZpuKLWAgrH",
+	"X732VXiaaf6UyVVa7Xp/Y0aiaADVKzVChWl+eK0cFcCgBdTW0yxl1SQSRCFDNJGXsqbtKIU85V1YQ+/R",
+	"m8AMNVkiVYsDeam1gcbGVMuSUNnIng+7XhhhOFGn8U0Yxfeg0a+j8GcI3DPynhn+mp6slT/UumqvHSzJ",
+	"L3Ma+CMfT1Cd9F6TyAni1MssdDwI/16ypNfnVE1CQMiRxXoguJiH5JaHC56+sY74PCqWHIy6rOO13dbQ",
+	"pt2TznH7qHVID4Zdt+O1WWtkV8MSlzd4GCWTRnf7c9IiHvKH9CT0MLrs9avrG7J/19mn82Syj81PnSaB",
+	"cA1HPBMsRvy3qcRAeStzz5qSgqnkW7yVfZ7r3SrLxKSUClXqGJoWQqlCLBlnaAqL19pSpX2zbOE+V+nC",
+	"bWl+klbJqR/HPh+bDplKWbvqEa9QaxhgE6m+VrL36v2N8FCYh7jbJGfDmPHEIo5QDJFv//bRga590GNr",
+	"zuFFlRhHLkcEYyflfZHZ0IjuTp8LCELLPyt7ShY+j5vkLM3Agmujd2yWllYIndZaoqr7pQKeoANkn6Pp",
+	"Ze3dWjGl7vKuyX1txb0yorXx4qQsvhKnhXNRbFZwpQZCDRoE+jHWGhPvnCKng/i5ipzLFBB2lo1rEbCa",
+	"mJpxvri8fHo7fv/td+EPl5M79+XZ9+55eHn5dPzr+flZ5/j87PuLD09vzp4/GQfjye34yQ/fv7g4G18s",
+	"xv/6/uvz61++vr4cdp5+f/HNGX3Cn3z99uiSX93R9tv55c+zo+1J0Y0UlKpAU4iRCphQ9qUYiKskm72H",
+	"yzRiXdXkmfRNc+N/OmWpN98vBJkMg9C9NStjBhkHqqFx1kj8KetzMQjGdpTgTI9QctjANrf5LAm9XCad",
+	"zdLGQ/AWRA4Ml31+/eIaioVh6qrWdbARMZf5s4SMgnAhaMciCvlYvBuxWUCXMo8XW3kXCUHLPvwkTPYT",
+	"iGKr8Q3dk7bdOdnuEpzThAbh+EKoX6air94s9HmyvVp7Ib80qUZFYHVY22u59vCEHo+6R+zQO3C7ww5t",
+	"j1rM9k7c42rA8s0RDqveh9RytI1RRLoUMoCsY7WQl850vSgP1jDyxz6nwWBDab2iX7iuMbRDNMoD8p+i",
+	"eTsmSbigkUdUI5X7idmbJH2ei/a+TGJZGtENp3ouVGmLaO4ZpKk+R7ohi9zmosRB9sDob0uGTOTb7+c1",
+	"9trLzqJxDV0zG227fVi9gJ9lOJnq57yFWItm7d+k3+rjfso6HsY5Cni3tcF3R8141XBiIBxy+6XkzIh/",
+	"qFnQTBHWrT2lfRuXfjQ8pEof6wqF7GR0zI68Q/dg2KWdkbFRuc8TFo2om4ucQydLTf7KIYUasgkLgcrq",
+	"tZVRIzY2uh6dL6UDTVE+5O8qdQU/y9OZL8vHX3EtG9+dR0GJNHNPn1K1c80Am4JDXzeua+25r2lgZsg9",
+	"N2Z4iW1CujZ6p3Pb69otU1mRfIO0Yjk9umB+I06WgZ4qbpG0wt5wSfAlcv30u0KoseI0G1usFQsNzRhN",
+	"YuJIa4+zmhmtKioI0q5nogM7M2ZDa1ncDx0q8ZNgHegjRuOQk9kkooWeFrU3nKYNZzZilYw9wOn0DObK",
+	"DeNMjebWomDqSi5EnojHWCgDfbQR/uGGQYBdFk6FUo7eUSn8c/YhQcsJRDKpMJoILBk8JPHcnZCZNOaZ",
+	"PddbOacr+5+ruJCRw+7SL6wg/IJ5Pr2RQuVqf/YCU5nNApmNvP9zDASlgoCqf3XHvWY4YzxOqHubWrYa",
+	"d51/mMcrbBCWJF9at6urMGCb2VVF22DM3PkAuc9uGGrq4CztmFgJJ6QnbH97gaFqs0O14BvlvCkW2QZl",
+	"q5y5+S4j8qXTLKonjWCTNjri0ijymbijoXzbgaLbkzDwYjA2OqldFAVrLEsQxkyxzpSd+3FpuAaI1Vtp",
+	"fTlt0qD5badl5zTsSok2GG2ctje+enZOOp3OCXlzc26Rqe9GYQx9QuKyPtydTxTED336vSqbWdCY4Nv3",
+	"2c+nSkoodQ0LzFYuXfSESIOa/EJLIJkXSwnnNDNwaW7lgZ2OKESu8/VgjnOdYwS4sdcJ807JLGIxJiCr",
+	"vkTKnUzj1fV+erBvaW8GsiQNziCUh0FZWSFpd4c3iM/Bw4m3t6ep9wRiHiGo1kkY0nwpPmRMADrliD8j",
+	"P1n2OTzz4wQ7M+ffywqeYIPme5Ag4GQlnSq2gpMxZkrheY4e6ddZTqRgu5FJvM5O0FD2XvoKscIZ/tHI",
+	"eV0eaMf84x2F6yN+N8NPD8gxW12olovDSL1tt/aE/AsOCszsqrdte+9Uo7l+Iji8YI0+J86/GtdzmLwB",
+	"MxpsNFvFaqBsUNw7DrFxu8rS/2iH/oliCO6XN7uWA57KbEOZqOAn65Jo8+S4fg96vPdf/34fhDaDYN25",
+	"76hSgG6UwyG3N8oVUvVpELwa1Xo/Vp+49tFasY58SCK6zeIv4IMV1Rieri7+J6s0udV5fXZz/o3JHpu1",
+	"q/MTS9YDnTByx7gXCq7owGwOOtCaJRB6WNCuCeTbn9eG9F6xqbTM3dnrS2joa84OKI2WvWIBozEjjI99",
+	"zoD1Vc0yvY/h9pOXEoAcSGS9pcXOFJ9O4xGgt+UijG4h8slC0RHif/Jk6D4s9j4hoZ8PjQZbUhUKjWUO",
+	"2o22/bkmxOUTy7Csp6Hwjgxk9UKfjwnly2Qi/sGK7XIfKTuO1AM/TkgkiRGWMsr1i5z4Y+gwAcwqCBd5",
+	"j4H89aGpWoVyBQYMK+RkbY5V1rxLBhLHZR2sJnmpaqdrr6w2c8tHL2ReyJaTVswahZEQJukt430udov+",
+	"ySP8Bes/pjPsWfmSxDFJwnCl/JUxEmFdQbYzmavUPjgoNJbR6gDM/cAjUTgMk43EuFDtCisqQMG+rHna",
+	"F0rzAygCnrNf5jSQfGJn9HzNWqoWDzfXRGs1cg3pT039AKiLSOI0Bk3nFItZJDSCICkQACi+TAAJ4P38",
+	"5ofhcHtXus99iDnMuncl5cXTsLLaCrHxE0ITmYq8mnRbu+R+0nhN47jRPTZVVylc5Y222EwEq55RU0VG",
+	"MDDah/HJ7YrGFJMm8vQqG2oTaJ778bqmt/fi3dtlnRXk7SqpZ1XJ7Y5E2nvLslJvMV6l0WqpUQhgVT/c",
+	"MjaTdXhlodGr9TygJ+n/PpL/PldUfhPpt2T4yj4S+X0MXUnfTENnNtN+I00n9fPLvS0J+4uMaGtBtbID",
+	"xuPR8ColMH0g8beMx1tR+AcQ3rNcBBPULJIHj/WX6zwkKg5Ir8jFPObtnaYL1wBpWH/tisVMEt6jo459",
+	"LwlzFEauDrcUuVdKO5aUXKjetEJds7csio2Sxyuu9dAUuuIdvpl2yn01Y/w6oe6tOHA3hPAQzGmvFj4s",
+	"Z5aTjPxiFZi7TvNwrT60FXWUs6m0yRXfAfN82oDeQlsPnXmIDQOXnfc4nE1Y5Abh3JO94GPixNDjQoiL",
+	"UqxXtvX5bBZGCcN4sbTxO7xds2pZ84j0xbxQn75ZUr/CK9X3/FidO7hAgqyiheaegkoWKx6p1mHD7jbs",
+	"7g3ocj3U4yroFYUyDXrhB/2UftqM1GYX8iQyBdQ/CyPiRCzokZgFI1ln2uAklT0iZarQ/l1n38F+tJhc",
+	"D1mKPifOvtPndf2QZ2GMwq0jFkD+Qfo1LdkFEhoLYY1rPNvmiKug6JaHYIf1IBdfWQiTShA1tpGHBgUl",
+	"Eq+BhMQIWO+UpH19ZJAZ+N3uOs1tnUCKim3sQ48rrbDTzX4G5+sLCO40+AfuMqK61eqLq5XPKyw3rrpe",
+	"R3YH6di2RabzIPFngRCIQt+VXUSNW9mezsZJ2X7M8L9isxAC6p6yRBYmMcfPZQh+/k3Tbtm23aocP/aa",
+	"RnSqanxUjeda12lCrPobcU/Pg5CzSzpVNRQKYXk3N6+vSb5dASQT9ogjeLZDviL4ztd+Ing/CgEqx7IO",
+	"3bmyAkgOCFriI+3tPo/ZjEY0YXIorS0hMBjmERoTSr69fvWSSOEA1FsZEYIVY5w+yCL9miBhKNH1a8Uk",
+	"aalUhZxVcAgYYfQkDAPwDmz95bU8rJ/KwA9Dl5Qv9ZgBBnU09BO5vb1qdrp1i9swuwR1HfrOCNhnEZmY",
+	"6J4z2InjqFl4FHm+jo+qdYUqX+0Njr/mjWc4tb5pFXR+zZLE52PoUVMeYmnEfQGLWUCFOMk+JNV2LH/Z",
+	"ZsOmlRa3bHonv2lURXMvl/eUwWu7KdtDGduUCbeYUQ0pfHm4nRKq0p84q5QEcua6yd9gxXbkmbMjquR/",
+	"ZMRJvdsjx41cYyMra6rdEfzmN2VsW9eqs8/TZ6s9Oj9aYJfL98CUWvVqU0xSN2WY+C7rYUdfwS2Obdtu",
+	"r0paX0fHDcD6xnds+b9skz+yctRlTMKAPxLZStEI5L+BK9Y18Ol0UCVl2MyPihswjly28rftTXHumxak",
+	"s/WcSqTu+4j6AdNhVwJ4nDEdoXTF3XUrHqwKEk8v3kpfk7ltWS72XbtbeZrmZyXdVIfRZq3SlqqEhsut",
+	"YRQLItIlH4XlvSYXZc7LtJtoiJFvS0zqwsUTPzaZx3yXkTo6ybG4g/ihbdtkKKRLGve5fr/w3q7N2dr2",
+	"yi28bWBSJgu/hUg/eV7hPHHDKWuC3p3MY0co2pBQ7kBum+wM6kQsngeJQ5w77WtxiZnnnGofIxY7fa5/",
+	"DEfqkLoGHgtpUctutdqY66YE2RIP0X0vGi7c0NBXRjmulqEXhx9GEXNz7Hh133mmbPi9MosuPbwrWPxb",
+	"w9RGEiJPDqQGRUw0VTj99aHLuoaZr9PxKrz8TC5oJaq8jIpB7gOGT16L00UsOPfp9JVZvYA+fm7gQ4e6",
+	"LJf9VCkRLI7ToLisVvuZzGwB4PbIE0YjFsneTliuCSstClQYBeECtTCYRUuYh6h8N5SGMxoEtV7tBeV0",
+	"nJVrSGOA8WPNEq3qHr2JxGf7dObv37X3E8YpT9AykrNeCj7VFh/9K62OYDL3piEuuGdIUTWXGCF1P4lX",
+	"I/5S9zmZMOrJggi+GBz/Vt7vXu1fDbES/CzDLjrzv2PL2sePkL43ClF9hZqekPmC36bGDwGLhPocXTOQ",
+	"DZcaf8Z+MpkPwe6j3k//sVIdvlawp1hk4UeswT5QN7GKdU9i34OytMpC08vgdteRJm4wP2olvikfsz6v",
+	"S3XlHAxbQje1soaZcOAW2qaJ7HAHZmOF0ujl9BkOrhcHwMaBsdXn56HHzqIkJuJ6acKnhtxZkQLA/vor",
+	"zs4A0/cI4g85e33Z7PM+x/5RKhluytLCCIxj4XyAQhJrrVR74rvfVV/V38mMJpOY/C4HAZ73e5//3mg0",
+	"0v8X7+sA/B2tg81m0xH//q2PZLxf6/3WB8tCHxP8+pgv1q/1+rlsM6iiJk0P8OP//G//FzzLJAZ4rHL2",
+	"tN+m8Tj74uNHB9aanRCurGmvrK04qN0tHVSOmT+nu9b+XRuHb0GIHcxgib/b2d+l0OhnBh3z5j9afUk0",
+	"4RkS+tLFdHEl3TXb1OW+jVsV8BMj5onUGhjq3XPfXF9cNdOdlU7T51+zJI1gRgnCSLgs4oYzlK82Ui+4",
+	"KPMYIgfEkH3+5ZeK9jPyP//X/41k5PTLL5u4UyF/AGOAvAdS/CJlRl9+SeqrnGcPLt6rbIwphdg450ND",
+	"kahG1mq/R2gQhAuHTOkSyotTqLElwzCKLflJnabdRiEwos9NTjIIkNg7lXnLmGiQbkorFCJIHeY2SrCj",
+	"BBb4LpMipCTXZzPqTlij3bRXiPRisWhS+LkZRuN9+W28//zy/OLl9QV8k+WhplS6ZmWW4prdbOFb4Yxx",
+	"OvNrvVqnaTc7GLk8Ae66L/5nzAwiXUZ5pLcm9clBmUTxiwCugCzxk1PCw0wgQE+neA9h8uWXHdsW56rM",
+	"wwLAYB+2lK1QGsy8kMWnxOTKEqpBGJEO9KBW8bT6+tADYJG7joWJan3ugOeFBD6/XZOlRupOo4F/NuZR",
+	"4OwZPDJ4hOlpX3oahJ77caKM5pDvLQPlBEw7tq1YNcN0/pWETl0BzFvHlRfkR3R3Kv+ldFf+qBxPG9w6",
+	"4MVB183Hnwp+yR9VyumaPNMtcknF+EqQzlyEqUfQ7ML7CGIsKh1b+gQyHwUIRhV9RSAkHuDBmCZLDzCd",
+	"TrwM42O7oMrfyQi0nPxd6/0ooDSfTmm0hMTqODGvUxwBHYMCoQZEkd8o1QoFPTTVDgGiStpNWwrLDY2q",
+	"knEk5Brwux4edU/I//i/u83ungxUBLKtHT+p41g4zp4QckLO+lzK3uTGoBskQiOspCDIove6noDhgiD6",
+	"ZzEMcZ+D8E+TovQPzj7gE+fIP/KmTouA2BosgWyEo16fNzBd/wmNfbe3ujzxmIgLctitz6OAccGKJXMa",
+	"+N5eb+VhDEVj9vYchIbv9TmBXeAPECs0CqNpw2PiM092JcQ5CDwEO752IO1mp9nas0gcykFiyVxiMbYz",
+	"+2ccE8Gf/rHf+8qBkPEm0cuPYVNDpcx5vgemFFgErp3UHXceBaQxJ77XwzmcPVgqDeIQdqC5e8RhnpIw",
+	"EtBzUljIuIIcGBwlFkN/QSHjwuG8icUWodKfVvKQONKJNpA5yk6TOICeshuoqumn5tDQWLwKGiOugvJl",
+	"X3Y+h07vTIC4Psr8McShc89n3GVqn+n+uEf8MQ8j5unpXNIXPxHbhwp4Dg0CwRSw/ae+RSyCR72eLr0o",
+	"QPwyF6KDdNaIieVcTXKmLRWuS7LAlud9bgRODkU6zTbKRy9DXAg2dRCqORDOhjISYOZlJrTINDV1DCjZ",
+	"zKJwGLCpWLM2x0GzDWNbfQ7sFys1ojFqH/870PtqIz5kEmz60jQeO1IbUjP9jtfw99S49XvuyxXNSGlH",
+	"PDTYKMjvgE6/ZzDDd2DUs9evm2AyQxF8zrGkqhwljKQvRN5WgTPTvSoDtioOCCQFR2yRfxDn3bt3Dc3o",
+	"yyTRcarNlr8fWBp0dbUpyvxOnJwKcfPqu4uXpeMJKmG6a9kEc55GBw30LzfOg4RVIAhgq354aUXEe2+j",
+	"z1+jaJeheZ2HZIi8Bu7zniwZjsJrHM9ZTCh4pWQ1yzDw1LsxiRO6lNUo5zzxIQBy2edokJdcDy6QrKoQ",
+	"E+ccBPvzkCdRGPQIDxtxEkbMKEYKxQezEJTNR+70Segt1wiPHxqLxaIBdDxlQ15BmkzJc61XO/I6oxPa",
+	"cg9Ye9j1DkfH1HZbrDM88I5GJ7QNTRJ16l3r1d7+cvy35Hl7+vJwdtWN3518+KHlPjnwnh1Nvu3cvreF",
+	"cJede61XW8WWWmXRToBB5uOi/6FEpBMbbpKXYaI0QEXbgEMCs2N30JdF9q1RJS8iJg4lLlBAgYRjwVMp",
+	"7/OU3MnzrK8gHxaEL95MVRq+oK9Ki3mmDbS31QZ0mUjAt/3Mfj79ED3/2bt90X5/8P7m2c8v371Zvv/5",
+	"6vbl9H33/c2Tn1+8e/Pr+5/f3r6E37/9ufn9tPvhHb/ses/ea0nnPq/1Wse2nXbTAEOrNJ6q80T57F5n",
+	"uF4u16XEZs2SRlA0SutXp7TljJNeqRwjPGi2wLKaGcUxfjVbvrLuq+9NLkKx5u42RwULV7QZzNepeP9m",
+	"LUOwkNcXxSShxqvwB+mqqeVxLl8CqpdNrp4XzPkmeZiguauZcxNuelfARjHR/E5fGpmxkD0Bse63oXbJ",
+	"hs40reTyaUoDinspfU1sQzLMgU7C9A1lzxVvXbcNSSGK+yjhVCXbEndDmzYTCbXKysU9VvsGnB6LEBtx",
+	"arVWsu1WYMqPvv/zVQRSYj9cFOaDbCDvS05dU6bJMP1Z3CTpNw6TSQmaP85UAtpm6agUxaAkmlJpcyzU",
+	"APSSsXeDe0TiUebBhVw2NeEpmG9X11mKl/ce7+PHrTgPhmiUcBzU45QsAHU5ZFs2VTta4kM4D1BDHjKd",
+	"BjIPtYE8j68Bp2htx9Q/N4q+ExhX4nOgOGYWlwLnL+pChsBjIFHuhAYB42NWYP3tQqAavh0xGky/6qcm",
+	"8n5trXxglAVanc02PwEd8SK8f1D1/QN4v31S8f32SWXbpXhf2i0P7E7V9ztb2TnFN1VsnOiCMpgfdTlQ",
+	"M3eeX569MJo60zxGs6kT1ahY1aiUxFkZB0dpRrJQk3VTpvRQYWQBjdDvkxa+jwmNSfq77CCVWmxBitzr",
+	"EQdKf2Dp+yFDr7AYRn2IoYXIXoMAi2Soutf1Qn5xTwtiLEkwtiolGKNVqJFbnOJyc+7/MmcFINUdo5MR",
+	"IrAc7LDpkMC/ZQs/Zn1Oyj7oOKdCA5MkjmCfTUF2HflGB0pxO9AytNKIXYhkaujtn/yYqJY7pxh6BN1B",
+	"iJ/gJmOa+PFoubaYuGHG1++e4p4bjm3bR2Kd2Ihk4Q3EuAPsy+2QurwoMuJ+j0ypntaXS68W84CMr2VZ",
+	"w3Zk7yBBpgBF9oin5a1rB9eEojGMx2Bd82PEPDDJ4rYxJzKZRxw8V2AdhgwNwx3SKtXAMgSLRIupdMTR",
+	"JIn84VzcproTRmO0xMGJzYJwydgAGiA5sB9coEWazaZFHPHp4EvHggXANOL7iAXAdwaBHydrzK5ov4dI",
+	"5h6hObONusLpWep3mNQ1y+xek2CMhhe68ynjYg6MtPBjZEBd215vjHkji7BVssWYuDw2w639KpCguWB+",
+	"oZ9tepY4bJwMXLFOIRicnzdadrsLRS9mNEqmMGPtCqvuP9Wb3db+AV1jj7WusdK5/IOYl7xjfk2Pxq49",
+	"ifzxJPnbNzQahpGM3i4gtmKKKerpu9hOXFgtB/8xH7MmZlq1kmwpUKUtp2sHw2PWHnXpidvyuuxodEw7",
+	"w0P3xLPh6eFwu9VDV2Vvky0DWU1MsOuzJ2XCba0HeQp0diVbDuXVhbOsvY6M51xqTaFQH1GJSHmdwagS",
+	"aNPkBcYvEL2+EIPT1TlRvzHRzKP8elVcOglkhZl5AjFiEFYB5LfiQtXoqxpGvpM8hMT5nBwL2pnLJVhd",
+	"csrb8mtOsR68lxQFkwprzIbLL/JNxvuDiFFviS2O4mb5ijr5FeFh3HM5ncJyXuBgkiFXXlI3vySGLXXu",
+	"taJuYUUXMJZpJamokJ/8UgoVU30rpWvIBslPaxxldzqnGl7yD0vV/clkwX2ceR9gaaHQlkXST2hChhGj",
+	"t7F2W3R9s4K2YLdq99FeHlkb2YV2kYtd/hFM1z99zKkcyHmkJlBZtcjEotK4qCuQsFIdY41WkUUlkzOe",
+	"egaxNyicthqASme17G3c5zm3uDnqzyF9SVrAmT/nXr8GopMThO4tQ+k4ywvMcjDJYiLwXSxaRtRiiSDx",
+	"WSa77hUDsyBgiPhJs89BHJTt3rBgpgWeQ4/hI1v6fktEP3jnx58cUg+jMeXSppZ2xOxz1RJzr5mpHOhM",
+	"RmVBvCgLdeYLqE2orPmLsjqK3wMqp8QmhOnu+zz7BmrITain3cBdiaEvQwyLZqMRc5O4TOa8noSLVOJ8",
+	"iMdISiFQcW9DNWlZVcVLM1IfV2QFDKn1bKuGGKplm24nzSL6yRKs+jlvrp9dIuhigJpxhINep9Xsto7b",
+	"Rwc/yNLMFUXNMgFaPl+5GLXejz9tLZ6uE0p1SbQKt7Dvw10+T+p/xeAym2m/0IekjwRDIEtk+sunpB7O",
+	"6C9zBmVz4HrHWoUJGTjQaWfJp2TCPmhCZ8EgWQFlICVkRpNJhvoK5baxWv60kb/t461p6Im6//5gsWqz",
+	"uYGnX0MAQL6o0yjHojfyeCsNAoD4gsDLc5JVVaWKceqU3PlhoPgjxiTI7sAG9ailDFZZfLTzm/3R2Xd+",
+	"a310yCygLptAZEtMRj4ExPs8a7en7GF1B+WLiR8nYbTcL9YDtYiDEVSrCdP4U8dRelicvWNJQdvqc1Qe",
+	"ZhEb+R+w6aY0feHnXSdDFSl2hBGZ+tyfzqdayaqxfP/AIQtGb7P19bl4fOiQCLpIMS+XUi5BhBrp3pai",
+	"mYqUk0F5JaIZymGr5sIEC/16czfRkvTR6AcCzurrMWPeF7F6R7NM9/kooOOekIBggZuryMrCEFqdL/I0",
+	"Z788Jb5swEwjyHWH3s0r24CGy2KH15pc0yvMJROpxIcNuRixXtgC2i2t/BcS24SkJtkxyMGejEnMCV7K",
+	"4oJ11HYlqpVIZlnx9NcL7yEGwZzgISUuzTD3/dxnSeM5he57jYPjLU1V+iq3srXZfyZbm+5EjlnymLa2",
+	"jFpn1jWhaymd6qEmNjX+9ka2VomRDTpKY63orcxqrXVmNT/Wx7Vkn3TwH4nHdEx9XrrSdslK/bik4sZW",
+	"6y5a2tLh5RrTtn4+VxOQMPJk6VDTiJ2S9absLLfqlKWRUo621X46G/ajjJs9tTErb7zKr8Miau+vff5e",
+	"VUAwzVuw7d2EIRmxRZEJb7WVoo3vfTjXWisKEhCwDz5ar4NwYUEISK7YS29tkRdT/eVirZfS/R7k9/tO",
+	"CA91z4ekYhots7JYW235YMMtEjJK6ZIOV49gSvnSJMFstajDwqJeotk3HGmni3MIRMkKmk7SKBj2wWXM",
+	"I+2qJv/nn7GlvxiamTOfbWfEbhmt/OlYj2ZFNoiqf9mMd2U1uIYwFVmRN6uZhTV9IxazZO8eluSipt3A",
+	"Ejn/qRVubDMe51UArblsBYVbZs4hMMVbWu+KPs8oLydOGHiDrD86RsScyfi0/I/5hLTnr76+fCnThVKV",
+	"OhJMlkP+VpKw6SzBqhP5ymlgXyaZ2gH6VkOztIfz5JRQgpZQVdLaNHUri8/ImScq2xBkI4q1BgMI1TDb",
+	"B2RXs5WmIHK/NE41t3rJHBi2cy81m2zUstfooGmEjGVWRf2YuIHQFctV0T5Xuij57FTRd34yeRV4D1RK",
+	"dewviw55FB01W/5/Dm1Vlrh+TI1VP8vH0lr1OR6sub7UCRr0FohzxAbStCOYwpV/fyaK7X82lekvId8o",
+	"5Fu1jE8bppXcHQWVVJUbUT+YR2uwQxvTMP+ExmTIGFejeygWpoW30amvJmmSm2iJyCxEodYBmfp8njAZ",
+	"YZNJOAWdGCvCal4MUjfXht28i3ZJ4I0qTqtqsGbFpa9WRKwe6T5iaM5iZbeWgm4Y/aVyPWqYDgpkq1pX",
+	"VuJHOxaz9jVhNEgmv5ZG7KgqRG3b1oJfZlEIuQeyT4BEBshiykte38jhHyqLpIVxwtvqwgZOjlUfTbh8",
+	"Fvh3rLk2+eK13Kh4k8uSlRKI11iHVcIRAvCqglHG3Xg0oUPBXaTEbpEDu4OR5Asf+xPmoXmFk3yWwIS1",
+	"NbWMmXusZ87pHfWxs+TOFvYyhPR1b4lOwRToXsgwmQ6hv7ceEcT2/LUYoIrs/ebT6QBk5/nc9z7u3xXL",
+	"kVYyXqSZL5dPSb3TVgKIIKEoguxhnS5zNUa9rVbefFGhCavBfJHb0lojhtYJ9Mezxg+08avdOPnpt077",
+	"o6lf80+Wlow0i5iLta5w0GJDQvU7SRaYkaRq8bXXA74BJb4aPh+FjmwnrGoZZQ7hlJ8N2YTe+eE8smRJ",
+	"+NhS/FpxXewk6qlr25O67Z2hmnGaMtG2bVn7xVDeOIzScsXlpYmtXGHiEgNIn3fbJ7JS4RVLomXjTAhQ",
+	"TpO8iZF037WzAg4mXXmleu5DNGSoel0sLl35Zq+tsL1rjRfrJygAmyS6raW5rE2KNrDWCiUVplLpTa/H",
+	"rioni32mWLBSNQCqWclQrQ2zi8/12UEiTqkgxI6vXcDxqqib0zo0UU4WL4/mAdu0rmMp5epQkUWvc/FE",
+	"0MisZHUzLEVdvrSskLa+HFWQ21wxO6vFJ6tLbyFCr6+DXmLxMNKPOu5NkAjcsEVixlIislc9ThGbB2wT",
+	"qai+QBG7Sh6s+qJTWSiXX2whlssvthDM8YttRXP8Kiecp8gFddCXhHJDJw5Sz1gZuWvlvB6yJK4YWkkN",
+	"1ZnXX3KDWW7I+0aYexungV3ObIGh9smEmY4qZ4hWxfeTCUqK+H4WZzGhsrETlDJw0sKLqSKOhRf38Ydc",
+	"6rIsyYgZxe+E3puuTOAejVR9XY/NoGddyPUGl6U9e/q8DjWVAYUQU1JPWYz9TJy9tKmVnCrO9MOyjlaA",
+	"AmAB5cGyz8Wr0F5GpqINwzmXJX1P0+5Xq6OXNMDShveTmIzmQdCXvTpkhm996142mq0utc0VG9Zg13BI",
+	"9EtiFdSy1yRn6fmrrUA7JBWSml7yFGug5JUmjMGpfvnlRbkUqFwyShT88stTJV2isU4oKJlkWM/K/zl7",
+	"UGnT+a0v2RXUqF5lWFDIWqvGLZlWv/bR6ZU1lTiFkTNxsyex0szIs7dRHu0RrokfpE6DOCz1Su3pXwuY",
+	"9aThKDNc3UxgZQVP4Ho3IED+zOwJbJ8Q5+z15ddNu2MfOwaZmNRj5obitgVslNaREmPt5VxRubglT6cT",
+	"aNHiqnGtqpWw4FjfJi2xD7/7cRLRJIz2iKzAikk0qU/2lFCuKmMjbiCide2OOqQuNK+nMUptq7W4ZUAu",
+	"VEIVSjSU1ulzMLtJn8Y+D3lD9ZaD0865C9OS77l5gCZePkWLnSxBk+MtfY43spJC8bb9l0rxl0rxl0rx",
+	"l0rxl0pRTaXYoEJ07tGHAFJ07jrV2xEIdFptCYBd/TY3ZSZ1Y1PmvXWtAa4n4UL14n2oyVtrAfzv3A3g",
+	"vr0ANtKRToZBsijM59UIQOAKsIl8M4B02eXtAKD1zqvrxtmbp5c3++xOLKL0PqVhg2k2b5M896GTOOg7",
+	"St6be35Ckoj6gR6Opwl7FuFswWKp8PTSm66ap8SyIFHMhJqDZFrvFqUTdnxXigyxlY61n0tR18bt82I7",
+	"KPWrRRh1J7p+mIQRRnglNBqzRDpyYbfhPHIZoZ4XsThOs5ZUGz+opw7gJJghHgYeJNVDTTsQsF/Tsc/H",
+	"PaHcTcM4IU7gT/3Ewa9iMoMS9GMmy1NNw0iQqcSdWMQRzwc+H4VNzj4kA6hmHKWavqP+RuD3OeRtiW9Q",
+	"s/dTzV88+0I20odp9yzCAmzOI4jfPAiaWG7dUeW5I+aGkScUdrGq34njQYc/x9iCKi241ZQxTGIEqle4",
+	"8kAbDRdaBHldoaiFpdXMMbB7Ym7Ii8LfVRnydEbAHpiP5zUQwfn1HnWxMXTXPHqGg00dBwfKffF72hI3",
+	"U/dNhpeI3Ly6eU2ghcIItSgQF4VeAtDJzeWQela6zCIOkGnxjyRMZlALLY0sHaiwB8OKVXWH31GilGEe",
+	"sri1Rxy4FnIrg8Sfslgqz9rNgwgiUDfzK7TQhSMGFP/GdwZQ81z9Hc6TgYwgKR7WQAY/KCyx1GIKz7XT",
+	"TPGHqiv+O95e9Rz6GPSI06+FgUcaaIMSdKdfU9PLOZAOrKKo0rp1SrGgafG034nDOFRBEOvNoQMWyZUl",
+	"5b/8UqrSX365vbbcJGerPaf0flGO7I7WTu0wQiWIe19+2ecNGQSLbxw5hMouErlCv7LuUy+NVsG7bqUE",
+	"ScVqtf7nf/vfhcoFBWkEeiR0OlNacZ8T0Hqunp2TTqdzYhEn9rkrmwFgpBxxFEKATp7SKRgCOl4K2Qup",
+	"Zi7ktYl7aaV7aTmplGaph4eHjoSP7Heb/XKkflFbhEQrFXbbKABS2R985SDHM0nLvabCYXYwMMqBbe8f",
+	"aCMdGmv2C4Z5JjjkBTLbDSUFoEuIZAkAE0HklzOWt0+v3HJlkIbzzizSstRvNSkJGjarhd6ILz9+tNat",
+	"jw4xid2Xydt15Jp7AnDQfzf9ATjr3v1s7IUtZbkF2a6m9APGGdZ6h11DN9+1m8AimBB4h9D2p7JcrMDr",
+	"wqK1kh+ZIGpeKFyH3DJRCa/1auDqEPPUtlysvFdbrLOzcZ1wR3ewztdC4Ij9X/OoemCbZwVak5s1lZRb",
+	"tm2JI/Wn8yn8Jf7EnP5ar5WuxOcJG2OGZnEpZQKTEoMidueH8xjkoWK+i+22vDbrjLq0ezA8dI+8Y3Yy",
+	"smlr2HY7XhlS4gTb4ORPD9XxlOz+4281uF1pnRv8S+lgPOTLaTiPodwO9GbGyj+SfGjZy7J7McSb9moH",
+	"NVV8B7n6Srmb1kHPPtAK5hRYfq1Xw4rFSNFxdd7RsTukbuv4cHjU7R6fnHSP7VH7YOjZ7faoe3gsoAv9",
+	"R1hr1KadYdc98LqHEIJ/oh2MWJsUvHPtlVFGH/gzWGynaTdbrU7zCLQhQZhwERXoDqC8qUKQvmHVyGSF",
+	"FAt81I6kdThsH9rHrVG343Xdw/ax2x0Oj4/dUafNTkYnw+KRSVtkdloS99Ng+kEg8ap2nMo5rfZ9YV0B",
+	"4zfBunVy3DxoNVu23WzbBWhXWIYB2q3ewXG+HpMETokECQaE9NIDimNiwAAszbVe26pplKDKtqtbF3J8",
+	"U7B7k13hFUf1S9AgvLp5pbi6GfJyuwJMl1nYcBUDJLzeqWztuNw+CPiyEAOcb29osCzo0pCSEDULRxbd",
+	"q4wbQtvbl8mPWxg3eiRIjRt6xlVcatUIAy89wKyqzwwU/WafX8sefFCuDswC8URIoxBj3/zjdYV/G/ka",
+	"6gfL835wVTyFNz/me2K1hydul0EvLK/rttjJqEMPhkfeCWu5HXowqlklBfXsG/t4taDedpRaihnDMEzE",
+	"6c+Ax2zbsWuLcn/3Wt2UTYcsaszCKKFB7eNP2xDQ7ATLCOhNxVvZ/HemjGDHqgKFFfpYFkJkIoOu6o3A",
+	"SbEjLKnLXq99/R71a3tlp0FuJqzP5cfYPU1r5BBjTTEZ2mzoVeuoBt+rrWixEJYy3k77fKX7a6pAS4Ka",
+	"TKJwPp5kkDx7fUnqpqbqewoIFsSqWGg05KnBOjXtYXkrvbepH5Mx44JCMQ9j0koz7Vd7oOa+7XbIm6vn",
+	"jZiOoAl2Fh7UPjgkEeVeOCVDiHGb8wBACjnn2LZm7N+xGNIi68eNVvs4F1/EQ8iXi0I9o++0z7WQjDQ9",
+	"0Y+xQbqg/6w5bhbbyO7l2hpKk3QIvU6Fgir5ecTAwgz8r9fnaG+WhrUJjScyH/ozsZ21Wg42aBX86tvr",
+	"Vy9P1S9H7ax7pkpizX7sONIaDG2M0M4rzW3Q4QAbOITRysGDnV468KWowNxJyGINfnt/DqtYtyVHabVs",
+	"BcYkDEkglIJTDFSSUG47WiY9jScCqDFN5hL/qWxWkaEPYooAJTYxicYhb/veaT7Sae+0ouiAhZ8z1vOQ",
+	"QB3ZmSnr2F/ghvdjhrjCx2yIkK374Q1A1/X//Jo2buaD78PuvxatP0AYeRj417uLJXNb0LSxw6mJsqPs",
+	"D/wo5C77/BS+SuEml9tllV5ul1R6uV0jqsvt+1CVylhpFfgVGauqiFWmgu7/ll6tjyiABczUsswkiuG7",
+	"mii2dklNcrkiYMVJOINW75gk3ecC+TDiGpxBcUK57BYliKrPlVl/AU3kQxmfjUlfoWx0iB/pbc8Z92ah",
+	"z0FM5X0esdE8Zti4Spfc6sWGuHt/6cEbOardTUfpOmkcssQEGaBbwATBPTNUyUcnqwVAaQLZvHJvC437",
+	"KeBkgW3meFB3FbkLhBLxWnZzSlJkVcD7BMQOF1nh9e4fovIhkE3kyKTabcqTkZC/fJr3dlRg84Y0l0xQ",
+	"2LrOuCKPL56d7U9HtOGxO99l8f7Q51hW3FQB7IkvaFAOyTlbBEvFbcmdHyVzGpAXz84IjmgJ4VzIjsMl",
+	"EDJXQNudJ/4dgyCMOK1l3edaoomQ2GczUv9mThfMJ9dPvyMO8gWxBp+Pn8LoQud5JYgmZIZgfBDOS1zK",
+	"sUzASiiByoe9m46os0L0ClH3w6XsiSE0yjrIDbIZ/adRcSiGUyhVJ6fhqN8kC8oUnlPQcUD0tw9b4kWI",
+	"d/FjfAfTU7STwLAA2cxnHqfU7lOR4wzCkiBmKEbqKqdKFkXyZXx3vLctudYGxaYjClWk5QLKE0c+DVRf",
+	"IRwj1ZLsA0dHMFDHEWSAfVV0rm20oRyiP0QhyudvQamXARjKa71a96Rtd05qlvElFDpqvdrxUasNlW4R",
+	"PgPZvQny7HqbNIHedET3aeC7rDGbYDWorMLXRhfgNuqCgNiLEUWIbaWqlbDJ7KTxhD8/RWE73tm1KyoK",
+	"9sk91JBPzpnFeZNlOI8MfGetTlBkenO+lu29gZ9VaOw0vEu71X4RG6bOcy0UHwpc65QkIdQCE19hoaes",
+	"u1Fm9PWInBjKSOLo2zAsS7WYVcXZMOxRNY/AAU9zyWQyR0zurs9V3U43wbTMVILFgFzM6XUM1MOB0P4h",
+	"g+yyQ5kEDOH4qmk6pvsKTiq0lD8JK5Vlp/LsEuFalz24IMQOnuh5axkIANB7p+mobUeVHi2LffRjIgMe",
+	"SV50+ZRMmhIe8gZiCXWTuIgMO+TU+epd5RVHYSJ16/Sc6ntzdAiZ3C03NxCAHXPzWq/WsQ9araPPnkMj",
+	"JX0kHj3nmB+ekem/OPZnxrHx/Am9D8MuVuiWQzQyRr6x/aNW2sCkqSL6SOq1ZJIS5Nm56vmX4vA6u5lG",
+	"kvRYFa3xj5/ELBj9aexmOR4Q38YyheKPZgI0o/pQOSETlapa0laO9eGZf4hgg+mIDjL0/API8zb0WaPM",
+	"6z0tEsB/WQchAXCNMrCtjfDyqU41dlEL596tCHXiu0ps43UOlKfSWZIzFW4kuQa9qRKZrVwAA5Yr2w74",
+	"ESS/4UJ6mglqOo+TPh8ybfG7zQXKpgoj4uQoglNQTlLtoGiKSNMeFXSF+vB56g1lvpY1Rr9PYtnbRnrX",
+	"2ULF64sr+ALzbk6x2k4eqfIOgFGHndCW2x52vS47GB3Tw+GJa3st1h51aHe4MQen+uW2VjtparDJrz+/",
+	"yOrcShxxyq2MOTk5Rrhle5KtNAPNyfWnVwf+KOdXVSObZZa/s1T11THiMrnb0hnhmsjvyGMR2L36vGD4",
+	"ykLA86xFLCcn7MV/Ob93GQSeh+0jSNJIef8IU8dDZs3RxGzWjZR/u/jtFPDrwrclGP+tI7QNpGZD5kpp",
+	"cUdlkDca+ylWFJChoaAR6+7LVQ+2LtOS7DT6XLc/CjrYA/O/UKFRenv95oasddw7aVFBIQap8hYhz0z9",
+	"lPe5spOJ53DNoYmUR+p+EqsQzzgJZ7EKVpLLzKI/I7CnMA+ji1WCsdgx9s1+dfO6B/noh+3OsUW+eXF2",
+	"3rj+5qzRslIzuEU6NolJnLCZRf7H/9OCf0HA1AxaN2FFgdAT5B9KykGk3mfurFfxyM4qyXIsPehYLTLz",
+	"LhRjloEcyy/YdJYsxd9ByMeQHE05OexqEeP/Lv76Fcu8HFQ5WwCt5QXRbDw79LrnDUD3tNGbbT9S8v00",
+	"lpzCbh4zcNm82yGNWac9QLF9EDOoHvXi7aunL7/95vDy9ffXFzdPvz18evGvFxc337efvHv67NXFhTiU",
+	"ZEbnyWQwj/xaT/3V299PwmS2rwIze9Sdsn8CJP8rkqWvNg3dn9t2+xDaLkZfqXHwIQ3GYeQnk+lX19+c",
+	"tfAZUqmvDvGvGYv80PuqY9es2i/YLWcw42PB/t8+eXW1sL/7ehyenZ2dvbx+M7l4Mxb/vBD/8+T8DP7v",
+	"cDRL3op/nN8GF9+/veryr1/CW2fjsyfX3/3j1v0eXv/26s3BRXT77Xg8/uqrXblzHoY4VQyBesg1qeeY",
+	"2N7nqHT9WzlV0njpLZ0q1xfnb64ub96/fvX88vz9PgpF8f5vaZj/x3299m0l70q+am7azbLoQXkKrz0X",
+	"77yGV4Qo9G7CuLEWkqxDpjUIdbHcdl1xknhOucusYsUqYwkoWeHcDzmWudojEzqbMS6Drvvcwds+EH8P",
+	"suVAhSXVicvKNZKUhZmE6JcWXPLmyFvSTwwa5jLXOVVFjv9J1Mgt7HNOilIGiSGLmd/OXbOCQw9WNPXK",
+	"V/A6VikfAMb4yXKAiFHr2VbNncdJOIUiB4NRGCGeYNmPIgbUeq0Dq7aK17XegVUrxzX8LGZx7Iccvgjn",
+	"Sa13aFu1eBIuBthfUX6ExRagjPhW1F4D3yZKr9/ovxw/WeVHhEtdlU7Omire0++jqnKvWoy/gHp9eZNs",
+	"leIiqz6hLJNr142hIYwqxnzB0zSsCgqdh/OE3DI2w1wUKF2c5wzYa9bEG/pcNTKD6KxJGKRt+9IuyzBg",
+	"TMQdF9J/VmYPLrEgz1E4JTxckBBWNte7PaJ+0edxQpcpPYdyO2lxdozmgjJ0LIFisjvwSIUjnTiuo/19",
+	"/hiKqk7ynNMyVZTK0xInGI6EzhqJE5e+91EYDX3PY1zPVebEMZLIYoYt1J4TT27ZMnVqwWx/lizbe7O6",
+	"nWitJXfmIdprZTZ4soYPns2TSRj5v2J7BDAUNY28sWN/Gt4Iqu69WePjdbv+C9oPEUTScoGMYI3qP3/E",
+	"3+cewgdg3kby2VLnTMsN30ftTLW89Zrna/lapnzepI2AQYLwBVcKMddW0ztzIpr07cc9aH6V1iFJi5tg",
+	"ou7Z60sLGNt57q2/tMHH0Abz5/pghbBQ404Wk4QSgFr23ABrv7s0GAgBKAb9UL23Uiqw07ZW6whCt5D/",
+	"n71vX27byPJ+lf74bVVID0jxIskyValZxfba2owdx9LkNsgKTaApYgw2aKApWuOoah9in3CfZKvP6W40",
+	"QIAEKcqyHeWPyCRx6evpc/39uk41wOCR00Af4EU81vLWrKWLIEwVMgw8xdwtm3Phx9NRyJX871u/8lgA",
+	"SZrUwS7i5CLkVywR2gwwl6nzbopYXI2TCrp3w5QlFrFew8jHAFjrm7Hcy/2yzHTfaVjNKjPKZyxJY04j",
+	"PCDBSaS7s2D03YU1MOanjU6p/Ppad1AVhNGD0ZwZzYWhebCWb2ctL51nqwzm12wBdEaWrZwdXtK2zRnK",
+	"Bh0/uwZQFGPh8oS1VRWXQ9gHn80EGslYr+ZV7VWPYA0dHpAqdTa7Go+i9IIKT/FTscDl0ChDYa4L2jLq",
+	"ebTLW1+BTV44dbxVqFa4MKRFjrY5GuYPNvad2dglGsa2hHJbKheDKv3hcJUC0evX1iAOVmoQg801iFJT",
+	"9pOf1Xdnwt9mJjdXEz/bad5YUZwkjN2Lqvjks9cVH/wa9+jXWKec3s6hscfk0UsFW8ur/aVouTXhbDtE",
+	"sWRT4lMeAKNkjhdTB2UAEEFlcVZ6dgADVntCHj0CXfLRI1BsSSg0gycVkDhI/ve//wf0BIRDBc0bkMJR",
+	"a9Q1QdlLgEtU3qRRbSE0NIqYeoHCGlIqlqNu1nPpGC0LaEIxjxEyGk/enJIxnYbRNVnE8yjQaK1asbV8",
+	"TVC0Io7JLJqj9qY6jiWjwJJLBe2Q17EAvE4D45q9PYOC7Xe7JJ+Yh+za+YlQSQrnuR/CVEM1EJrmRynL",
+	"A8TOSOOBx4thIQkW16ia25RQl8setFOWIFITAvk2vbLzztPuuJazXGxK0yWOsW9SZK9zeZN9YNOZsmbK",
+	"n+2QKHzHFFqvbPzJm9MUTYjXsQFCBdhizobES+UBSNMLZX14MNDeJJTjfu0BZSXCxCKcbg5SlalVgXOi",
+	"FtzU5ROWMDV8ERPSVMvR1qFKLABIeM7kFJlKCGUCwb6xiFS0q1JxR8Gi0rTVmGNTuuKxCTDT0DJY09dg",
+	"60VhKpCA2pOqgJZfAdo7b3FDpKSpAPCgIiO7W+N8DImHWornEK+ocHiqHgwSXh1VyQH6huJLB6ovpUKk",
+	"F9ml1peQ7Jb7hk0psqCZb8zzSxUzealeKLg+PKkLyL/FqXeyea/OSlZbtbnMmA3gKHogDROfogvEGWk5",
+	"y8AszACy4F64ll/Lu8ERvRvz0+x8hY+sP3YMEV6FQXqPeCRN2ATFQW6ZEV4uVHdIVZ7y9hbnscJ2Ud+3",
+	"ciXsVp06htDzdey7s1afqz7v2l41C8E2eRrDBpX/RaHPeneYzqy7oToH1LF3Z9Ax8xbI27ZlntQCC7Kg",
+	"4TSUKGj8vtEIAH+3vBTytpzGVRhHyKyKnBchnV5kXOI5KyFnUfX6RMRk0Lfsn4YDxOTQffkc0CZPTs46",
+	"589fn7w+77z5+RlUI0tVEH7t9QDg7Z0mqVXf3Nhs5sstGLGyl0OdQkeXyoLiDHztg74cIGBSHzaUxQr0",
+	"GfmO/hrPk+w9cj1E7EMorjHTcuFAiNtYkQMSjze1GZftxZrjtX/L8VqygXfT+vxY38XwZPO25CoomcE3",
+	"ZvIoV1CT0O2hPrcdMo1HYcRUzbFD4KSWWsw4/OCAx1KqG29C/qs0M+pNzuCWk2O3VB/hsiW50bUGoqiM",
+	"lI3Ea1NTneVGJWzGKMAFm/enE9C+ZAvYB1+qkYOanT7cQadVg6jVximSG1JOBsg4KptLSRIv8mtt0MgN",
+	"yLJKhdWLn9ZD9uAgq+EgI6divQw3FyGVbG5b2DhG8DmdsShiARlR/92CJkEqbVN7TVHIrWB05fIyrwzC",
+	"8ZglGVohcGUfWBkUn4+Lz9ZKVrv5Ms3CGOnGrEfk3Qc/3936+bR6XO6Fsl1Pa9yATuNDWzu52pnpARV+",
+	"Ubxo5NyEfz97/lZX0yA+SzUfXoaWsATooi13pC5M8hlDReD5xQR8GEg9pD8g+R0TLg9Fy0ZPIBuCJ2DC",
+	"nurLA37CrvETcsO7q8oWs/L+8bGhgIG0QNzMbFmmXG8MG1fTMQUdyDxa2TXZs2swsJY/O52mG+Ig2AO4",
+	"Cgqhao993eAIlb3egNwTZBo4nrag9lwrvhzNp5FO6Ay0IIO96OXkFtgTiOmf4/x8EEc7FEe3F0FqoQBJ",
+	"ts/S9GKKyLV6UTsNmjCq4GwNL9VFkZK4nMMzDz5nTfDmrFVgiTaGjXiW/rtqfsePp/KXvMSsB97iNML0",
+	"QjUBW6Rul+qsSpmvpF0e2KzeIX8HI8/ZB9EY8nkUOQ3t9tefUxZJsTARYpYO9/ZCOu1YfSjZuXvr0WdM",
+	"gBDWlVS6J2hetuW/F8FFKqiQTVDSHr9KNDP2mUhiMOExjl1vQj9kR4b5pCKPitR77RLqdo8Oq5dROb9Z",
+	"nuyE+u8Y4kywSO4Kh8zoNRhvRDA63X5pgbe0xuKqg/dYXFxqEpZWF66PO1pEdTCibfQLaxHJaWr3Bk96",
+	"/cH+weHjo8KaUhZ0fkm9YkE4n1YvqdLJtZbUPAy+hXY48fzbGYtnEXMC/1vVSflPnJPcuosCOttQBQE9",
+	"boXqsQrY7KvWPlZ1fAtUJoy1VbBvLeMvgQrxGSSKetlC90hTDS+RK75lalAgXwGSA0xaKJLThleMD7NI",
+	"o5CXIKnvUiNcnhWy2tkFirFfYVBV5llk1TBZEz4Fa6tDGJ9PAfYINj5iJfV63a5HvGxrenvehywNQSmB",
+	"oZAdSQRnyTHc0/M0/Svoi/hlP/uStaVsNq8YeMuVROUptck8Yi183H72OJBu+O2hRzx9LHl7HgapNXFq",
+	"aVufeOgAF/Qd4/BVr+upFtpf9jx8j/3dAB5tD89frOGxLjzwcOG8n8dCLhnqT4Ats9frPc76Ye04/O3I",
+	"IwtG35nR+ZPnD2/AoVsgxpXTtAkulRRat4neyslW5aU1NafPSBsq6g5Z8PlszpMwZe3vmRARa+/3LdVi",
+	"nVaxG41gc2wlOZV3ice1+VT/SZXkimVlFaDgaDxudw/a/V7ZaNRea/YoNLLP2qi579W4OmqB7AoZxNef",
+	"LUjxtRIsZ1xJEHv0BaSU1nT6ZVQsm1Epk2ko1UbINXv2/G/Pz5+TvatB8ZlexrislVxHaQbaeYinvc6L",
+	"w4RQle5rM7VJ/aro7nTKmUrN8Y3pPPAYgyDmcos+eTfWwxI5TJkNkWU51yw26/W6j70cPlnm0MVmfZFa",
+	"W54Pxs6mK0ul2wTd3+hWdVDljSx8wJS/LaHyHMe9FoR8kcIJxRaQmluiq5yr6c4omqb0WppOgUngBc6W",
+	"L5ahqWzXrcho3dUm1NO0kxDDg+K7jXc41/XBsHsw7PXt2IO8Xiq1gMxb75b78zRP4yAcX0N7Syd2UJjY",
+	"zTzTmyyZ20dHShv86U2FukbCA8SFTQi2ccbQl8EN9klwLdS5TU64gr/H97vcjxhNUuKZ2h6rFR4W4mX+",
+	"1r8ofyuZ0TAxGXdV7lF50eej2J+FASNsPGa+kGoE8dQhMCQgSrwV1pDinCrAcJTe4XKbNxftplTQRKTK",
+	"Ma1MoigcMymcSLMUqKO1m9oj2QjvIR6Qb+uRB/NoGsDez2mU5msA9dNrxA5UnyrCB3ViBzUCBPIlX3SM",
+	"YDNF9zMIE2Ric/dhglkSXyZ0OqUi9LeMFURUjONkqnXjnLLbWRTUXVsj6yzybtajx4cH+4N+b0MFxozO",
+	"XdaNfarRu41lsTTYW9oWRsG/+3QRXAI1vPODau+8WTalWvk9aNTWgqzhfP+zw4F8ZR54BTZS4QJb52/f",
+	"Q4zdj5tYC+sZSD8vC8IE45XuQoMgYWkqNdS9OMmXD1bZD6dcCk3EF4B83swMcXmJHXIstQXb2iDK2AjF",
+	"+hr/TLdQAx2B4hpndRVrU4pdvmsouVX6dIkmvawAFxXZ3Livzk3JTxH89rXQlFWQDytAYNklxdRmIwrs",
+	"DomusLZ3oe+tcj7iRJZ5xLY88ay2b6SNVURkcgEAiFKrxLaHUrpPApkF5MByN94qiJyvjquF+q08LJVV",
+	"cqXBILsu6M4CQ59jnchtIkO3s56rTGfbrl5M4rSkLEluZ65rFreIKdmzvdsqOvjtjmrotq1zq8mcsLRT",
+	"Htz2ttu+RKRsj0/9OXrqz5hIDfyREWegtl6GV9IsSZkf84CMqS9iyKqBAUEsgcUk9CdlKveSZP0uFhMd",
+	"CqAJI7rlHfIz8BnLxe4RtYkckifz01enRBEsA4ieQQNAfkmVxePyLI2nQ85jki5C4U/slR6PxyRlPFh2",
+	"o0MiAeXXBDfhsQL2k//OMPUQKJALlzc9DhGFkPvRPGDB53CEbMn6pKbKMWOCiF8lkmkFUbG8RUVxWOey",
+	"o/DvML3Lbcgl6jY8uXLMoYCPVATHMJZyCuAFZm7kfV7LtL77WK0T+VjtKIdAE65QuVkj6jPS5LHyagMZ",
+	"YzpNPUceqspCGccJvkcFj3icX0g2sTc8AJboMVn29YeidY94Z9QXKQEMiTs5vm+V9LFDQ2fp9L4do1Xl",
+	"wb2rs3i51Z+AOerLVUeUaF2jlTzYb3em8zCxgcqDBtwenYuJhjmuAWGirsx7SVAM+ZSTESOpH8/g1Bsu",
+	"Q8bqIj6uMG79JE5TlmoUzFQRN1m6iLxdSmcsmqPEj0LGhRR5o3kYCXXak4Rdagyeyyge0YhYyb3wNY8N",
+	"1mYYdMgJv0bmYCv1T76LhMJwX+RK7wB1Zb87aJWJt+8VSJccp5O5mDxT43lbkWDmZUkjrQj0PKFHo8f+",
+	"YXDA9sf73UGvT3ujvj+AUvBD+ni0UaDHoF+vfaoV4PGnrCE11d0kjOWXZ33JpSfEmox10mvrgl39rk1k",
+	"UHZPfVGh79lUXuj71hTxLu9s2NEY+7Skh35cQYTANkpXlQ68VdkqluLCifdL+2w++ifzRftcfueRZihg",
+	"N5bAoisY2A75eRKbHYtiJsWHuBwusRCqS1B3qcjr8MclRbZSwijkOJRJUpPDjepyQSHrBnJ5TI1CzImY",
+	"hCkJeSqoLlpADnLSJ6DeYZ4Oalj6MrAAlP5vq/5SRV4eHDqSVssxqKlqkpT8QlvAMZ79ONEa6nExFmGn",
+	"VLDQWI1qCDOvd37cQpGN16NH+939R49MW594Lle353VgRzcCZgFZeS2luFKQ4lqBTjfW2ObnZjmJWD06",
+	"b6C/Oj199u7y1//8Pv7tdHLlvz750X8an54+u/zX06cng6OnJz8+//Ds/ORv311Gl5N3l9/99uOr5yeX",
+	"zxeXv/z44unZ+xdnp6PBsx+fvzyh3/HvXvz0+JS/vaL9n+an/5w91sb9hNEAIn9KDBYmblMzv56jPD/i",
+	"YAXgwNZWtDIx1P2U4q6W3pXds3/PIhIXowZvLxWFNVJBSxWrn+RepWK9VMRMPvSVy50IZliTAiNCmKZz",
+	"1nII8yexxoHXj0JagOXn6b4TXLko4/ILCiDN30srOieHvV/a8lRVD+q4vFIYk9WyeIMETNmLjaW251NB",
+	"o/gSwoUmV9VQjr2fS2Hs0yQJpQbq8Vhfv71IzjwHe5lXYM9yHdgy2+VGaC97DJyc9CbbCW+X15TeZL3w",
+	"riG09WLeXGxfqTu/bMHtfMTd/nw6E9c/0WjO9D0Fb/KYzBImVw1pGm8l+NwcqSKonIWWU7GClRtS7+D8",
+	"mMn36b7BCs+6ZhZ4Y7PTZ0ObBYUkAMzj2xCdMJjFIVdYhQi1NTqkB+N9Ngj6/n5v1KVPxkfscXDoH4z2",
+	"6WDch14IloypD1l381EE+XZo6jWGjUfmA3pF5Od5ElXbE2CXwKUD1g96fnf0hB6N9x+zw+DA3x8NaH/c",
+	"Y93giX+UDVoICXpqkBDPWFzDgxS8zfBjbcsrZyLJScsnvmGFyKCs8AQkfFC4srREBV09cDoZWAU5pXHE",
+	"rLHvZq2RQvcCocBuFNx9Znneond1HVW1ivbRZtvM9IP9u9ZlVVShQBLJLYWCAbZAUSaUKmNahAXaYSxP",
+	"YxZ8UolWX1TdPGiIu9QQ9cl3Wx1RLrqyPDqg2VqtIQ6BE6oJEZDgukVCeeabFe2YQ998rw95ly+f8qR5",
+	"Gc8mLPGjeB5InQ+t+47upwdlsgrOar+7T2hK3AaPBb7NbUjlbESDglmuQv9ZKKy3ypYnm5jy2rm3Vit8",
+	"+fzkmTk7U9D/rokatWOL4wszihlGOsUkThmU1ngvnp97q5QgmKzNNSCALP/a7NZuTbtVCd0HmbRLmQQL",
+	"8bYCqRyq71SqIxmbWUb155DRdVYO0/T+4ZoD3W387rXyv0ubNuasDXVo8ls/DpjLC7c5bkPEYibvd0zK",
+	"QWbGVSWNhamK9mK0dHRNEtZO/XgmLWRpGhkibOwEvBXtMtlSiBDEnNmBAcgnzpu/EPSWn+Mk/BdmJiuL",
+	"moCjcBKmJInnSLsXXvIY0iVeYTYCRp5BviThdMoCMmLjOJHvFP5Eox6fW8Af8g4Edwdcd+yXByRoyF2H",
+	"QtAjTe+j25CC+Aab+NGFHS4/qxgLhGmUo9XlaMQ6xOPzKFK33HikOecYzmk5hJrojTXs8YK3NGNdDJu6",
+	"Obom6H7EQjz1fepyRTNOpnGAxBLXTDgkja2bsVH58+E8H+cW84QjeR3AxDx6tHQSPnpU9G4cqxST4FoV",
+	"uI0g4l/PReBy5SMglouANI3NhgkjJybtTZF/IAliDqOxaSNE6sNMH76GJo6kIowiDf6olMnRXLi8GI8a",
+	"EuUqh2NYvVFDV+jnOcuIFrBUXjw/35Nn4Z7C7FEnvMvl5oY9okYdqDORVgbcYHGEq1uRS6KfhDS1WCGM",
+	"Y52TQzw4STvw/wuoj2wN1yW46GQHykkMk3psX/647xGPzpFzUFtjwPKHZg+sXOpyYoX/VJVAPAbNAML3",
+	"LNAJQcoDk3/JwDMlzsrWXk2KN+fpfDaLE+u5TVXgI/d1yC+lLS+FWFbBmlXxqgwMXPp6a0EXkGwJAzA5",
+	"/9JhP0vJ1GlIRW46bLJ+S/72HhSoUh/I+EkUAxno6NpGkoeiWOuunrzLCOlMDo/mIos94DsxJydhs4he",
+	"Z8lh6TT19lSiTgl+E0UGVxXYwP0mpe0PM8ZTQf13KHXfMp+FMwHtV3KW06l2euqEKJyEYtLNUV9hZAZh",
+	"CpFT0jREqKYcy2zDnN/tqKdujcJpiHol8WOexhFTI8lS3A7/QcPIpgqVW82Mmo+KPA67iBc0CfKkuJrX",
+	"c5V+aVDeKpTMr8QFtUVqUGozGZ7w4DwWMwh0G53ojT0tdo6YniIHpxnPsKbix7XSEVLGA0gWQ7K/OXi8",
+	"pEBCT4lyDw0/lvphnAaRQkAqXhnkZVazUddjYsFlnifd+Wg/iBN33u32Dwftl3ECzg4HdKZtn67KWfef",
+	"9LuDJ9r3Es/YNo6hG3Q26EZjMP5MP215arIZgMJ3OVFK70CiOfUB27PFJFQMftatgh+rGqu0cvDLhyv3",
+	"3BuVQJYuD8RbVFMZKgc5HVXEywmoG4wBWgK/O5mLFqbwTu3MXawdrYRuumDCADJC726p1OzFLReRVMlv",
+	"brbLfbkrXNo0GwjYy4E85F+N6Qpxe/7D+Zv89nUUVqU5EswMPcQQPrcYgjpQfnca0zEF3DBe51HVcQfB",
+	"dNTB+YKDEpZ0eh0/1Yu1dA9II02q6Xi1Q7y/Gm3oW0iPL90A9xEk2vmI94I+G4z36cHo0N9/HByxJ+Ou",
+	"fWd22ygercGG6Lf73eU+3dzcSYTIVLAwVUdiHBGKnmI5HUDlU2wRQeJsgc/vkDPGpclOaLrkb+IkogJy",
+	"86IofYgubefJ7W1yzwaIFeaeDWArCt7fg036symARanHWGXd4MbPBBc4eVf6j3X+52rOuCx3fBVNjEPG",
+	"YSQ0B1yWn5MZt8VIkRUIwiSnDJnNJoSIVYoMLfDJXKs6No0QEYWp6BDPxnP0FL0txrlcHnK4KoserUsF",
+	"10xrK8NAP/Do2h6aMOO6SVg6j4SumI0YvWJlY9fKi4EaQrrMNs9AiNbkuJQ0X6Wik6aHhV4ktr0sHlbm",
+	"tbCXucaq1PWS5ujs9pLGjOI4YpRXtiaPKQwjqnm/s1HSZ3upm0L+2WgUvI/x7Gb4EbiPBZ3OblQdohfP",
+	"PCgdiMfEi6A2LxJM/rkU+H/4wN7L/3P23jOghuZRhKYu93799ddf269etZ89O3/5cjidDtP0N480xwkF",
+	"BxqNVI2niXS2OgSWn6rENg4pXEvqYMVPLoeAA67mbIQiMUQ1ot8e9M7hvB0qTaNkzMrObHsIZ1QIlsgb",
+	"/6sZiT8iwf64FH9cCvYHe/8HZ+9bQ9cNPu7ftOWfvv5zjn+GuT9N1+3If/Wcw5vWX3/7t0y53l0W047K",
+	"F1A03jgWXWIxKT5iNGWE8cuQsyWCwxp7eVu8L8AAxrgLvksbUtKO2n8yOOo/7h3Sg9G+Pwj6rDfu7gwF",
+	"+BYscxsrhnVAeyfh5aSxvKe/m4dRQJJ4FIvdzEoNNXinA7z2fTd19G7VhnUkftMw2IROTx+TmlNvXaKW",
+	"DonqM+Qz1zDvu6BnrjSPEqXtVvx7lUpYZTK3ykEuwOlSYR5oK2tqCFLt6Syy/8nDEcKrmJceCqntYbxM",
+	"UdmQCUsYUYi3eATbtHxy6ZJmZYSWChWGggBVazkRfBlq1snhtOoSFyzUdlbAqzoKiNblRSTaqzCOEDx0",
+	"BSStU0rf5ixzwbnckMHl4657WUx1z4p86qZiPlQtLNZ64apdwFrdnYAulYPSCuKhaL+hadreP9oIpHR5",
+	"AD4FR9jDCVb7BLvZ6qy6O2qtL8gXcp9ZbTbX1XqvRD1Sq2eKmYraqOlYrIqZX6lOj6n2QZRgxJedHmuY",
+	"nEhTZ2XkT81qSexyWxQfF6E/eEzSuT9ZeaavEN+flFDpIa+zzg6oolvKqXgrsfZirnCsNlnNZUBHpEmj",
+	"NFYYDFLRyOddt7R2towsY+X42cvVITRVGeqB1K9iBXlzLB+fg7uTpsBYqpnxlEHWWZSyaoylyvW9c66i",
+	"B+v+nq37uzvWHwTZbgVZObPOZunp6+orlAgLA9Ic9EkUL1jiU8gL/iANwIT68ubWfSL6yR5WY2cbPB+0",
+	"NTNDT7vcxxG9dGzDEpK3LZt3bdykQGxzptBWMxA5ESO2Hpr1+CvNjOY1vDUdTGFH2WxyO+WvV4wHMZSU",
+	"sw8ioR4ZRbH/joxYGgaGJ3SuM3jTCmt8z7a/LfQLQKiuY4HvoSW9h9wslj0uDe10DTFMhU29xpB2ebkl",
+	"vWv1LcNo/u76BNIp7tIIJ82np63lM2sHhtcnZftY27/bHeGw1mu9Z2ngHqxwsxiCWqc2Xvr1nt5fmPGe",
+	"o8lQqJStTYz4PTsfs8KNXUY6YRfEYEVRIa2mwPGQ2TlcOYjFBGprE8j4B+wNFrBgTbVp6xjy6tHwwcY4",
+	"CmhW2y8WjqqhN3AqmeTIifr+0SP2gfoiuiZ9qOoFE0xVscI5qWqGkznHPoQpiZOAJUNdUQTuhnQSzhzi",
+	"xUl4GXIaXVhFKUIXQXG2aOePRCzaMmeYguDTxR/4KItpjlFpdGrIPzrSWK/wLGjsWzhox8rAzJGjNRn1",
+	"J8oljgh/emC6+sXW2awLQeBwhlojPOKHihmDjJhYMNUx5W6fhjyczqekqRY5OWqBB2jQPwakZEYVQBpe",
+	"L1UxpMCQ+hPJtEgoD0pJcz6boZLpZPqmQ4LwMhRy5GbMD2mUHutYB+m3jg2ZhVwBoMdwHAv5AvNdIhWs",
+	"VC46eTmA84dc91gpcXmSjjgp0K3grSofQT3fdCthPuPCDD1cbHUvYTOMsExjqIimuVGEFQ9pcZQk8SIb",
+	"OvmK3Ojp8ZZTlobcxxCMNFhVSKaj5q135A3lumL0HeaTYKZDcp1nokO1TVWOQwwmz6VnXezyH2ArsmVs",
+	"n3xABGvSLGVS14NZ9WK9DFKtEu6nFjZbrqwLdpHLS7YkaYJjMF1VONQq1nkVirxgDHJElFVauwUn5uRl",
+	"qQbKPs5H1kbMj6csdTnG2EkprSQ+VZ4cc7mSdK7LElF/mOqzu552+yZLU15rEuYOBexqcI/2363V8aWV",
+	"Ul1VkItsvR4s2mfMT5ho97v9w21CW7Bd9djvgvrFLASL9uW4xhL9OpW77sEm9xw8ZLauwEKAWL9htrHL",
+	"Gjb3O4Fuug+66R4YT+2cWlpJ0dAEgBUAtk9bRqjqpJZvUpIyKb0EIy/Pz9+ckRehsBw+89SGPYArXE7n",
+	"Uk8TSkxAaT0gH2DGpVR1bQAC3SsUfkPLCUPi8ZgBMxoWk4echCJ1uSpyRZUSGRHM/nN0fiULkwydFdVr",
+	"ffjq48dsbM1aB1TShF5CnRZ3uaeuzM6740yn5DlMAOI9fdnp9rrd7hGmS648F4GECHQPl+vyWvLzRGpJ",
+	"tiBRRdAi81SFKfK8nrw5fdHpDuTLMJ/EZnQlTZ12CbWxGm9RPq21ngZC9qO7v98deAbpocDwrIfrqD3o",
+	"Ww5LR6t/mYY6kKLxo1YzjRJKIibgDtn7ReE7rY1aT75BUpARy6ELIqagpZha3xi11MUIzyJMGWpWsntH",
+	"ynA5n7BUqfyAeKErr1Wyd8qSq9BnDuin+js4bkpUFrP+s2WVEXsAJiYnNLmMeT9ETl5Y0y0V18X9B4aZ",
+	"dojIFabclPjcim0FerciIyPnuaXiCfZB7M0iQN/w0jlUhK+gQngp5YaltmytBhT3TWPYOPF98f/h2d0k",
+	"gLM9d/C/SI7aT6OYs/b37Pr/NWof+2/ZLC5p/K1cctmo5brVUAO4Mgm71OVTtS5wvlCtR/sA3kpkA6z5",
+	"svSIDQohtTzq5Uu/TjKYhFkiF4GAlytzwC73yiAy5GFlnuaoH6bpJVSSJXSqbYgh+aY489+A52H5nR04",
+	"scxmzLfxvGhwjxJGFdhYYSyR5G9ls/EF+Wafcj9OEuaL4pOGUoiQIyJikhNuyq63BduQVAs2UkuudTaB",
+	"EJQr/ad9CDVUrTO9ktR0mOi4HMvCuFkjih1Xng9L/9xirR3l5/FnOCmXjtuCzajNxLVr72hpEhXxvTam",
+	"YU09e/6TCsWiamctq3WGb2ULcs/MN+IkL5XDjHZSP3XXs2wceit6gsRHS+qLvAvUl05tmwEbtElelrpj",
+	"Az1e3bGBFo93bOoIxruqeUoyVVid/znNt0Q/fxoH7CQRqXyw9g+X6uBtFaKsRTlZUMCrT3+6fGhAqRNp",
+	"Zro6wAWCV624D6EgSinlZXdU9T/LoFlM4ow4kYTC5QAQhY3IqedSsbF6oMIfCAOlvIVKX9e8POtpjC1F",
+	"lbyOSWqpY1VsjTkdQcWUG1vrAwpTpv7GLns94uFUFRgA+gtNrSmuTwGid25vu71+X/twEi+sg75k2Vfv",
+	"v1VUhPqx9ubKLcnUMnDNykk7ektNGeX2JfmGudzsGr3Nmqcnr1oW1pXeafigGvsMNhWy1nlv/n5OKkSL",
+	"J7eKPOGhR7kig7r78Fg1Q2VRRAt6narAk6l6KOKeQgpCoiwQVe5gBabKDc3mksmtLBescGittEQ96PeF",
+	"L62Ei5BOAfDBs2lZAKtNFWKq3u8ZAad8Cmr7trRuhJq7yzMewT3PbcBNbsMjzcWEilLAJURjVHE0hVKF",
+	"SIUKPE0Df6GTXvXM5cYKBXU6M7IrzDbtzkDlzhgFx8U2TSiCQOWrVLBOU+68jrTivA45A9ZKA04mjxED",
+	"phfoLE5ltubXY0270Rar2+Jl6WLanPqWm93idNqqW9k6sRPx0FbLPfsMySQtwtEaT8QDYEPlrnrEPi+b",
+	"VbsXtrVU65003U91mm2uud7T+fc0qwDb4gQsYCd8bPwi7ROF7/GP329+lz8nV1WBKDnf8DNpni3o5SVL",
+	"yN9Pids4T67BCzsXbkOx32kHGeIYCPx3ikH9Gb1kkL6IqEV7gJejWlx8qYHovBqY7fc0iucBgfMTSxwc",
+	"Ipssux+EqR9D6IXyIKvdV+Eu4y9fLpw9PXlFrgadLt7jlKA9GqYX8Mwi1mMZaav9wtOTVyXv0pNC5KxY",
+	"OoNF/2c9IzeFJQ+TLW/+wNkJbLIWEYxTLsjJm1P7IeUtecloJCYGGnHOITavHJvW7Wf4TePm95v/CwAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

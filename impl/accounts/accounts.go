@@ -52,6 +52,10 @@ type Service struct {
 	log    *slog.Logger
 	clock  func() time.Time
 	policy func(ctx context.Context, domainID string) (passwords.Policy, error)
+	lock   Lockout // nil: nothing is locked (security.go)
+	audit  Auditor // nil: nothing is recorded
+	// validity reads account_validity_period (security.go); nil: off.
+	validity func(ctx context.Context, domainID string) (time.Duration, error)
 }
 
 // Option configures a Service.

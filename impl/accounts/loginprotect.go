@@ -24,12 +24,13 @@ const (
 //   - method is sms, email or vmfa; "none" is accepted only with
 //     enabled=false (else fault.PropertyInvalid).
 //   - Enabling sms needs a mobile number, email an e-mail address
-//     (fault.FactorMissing). vmfa is accepted without a check: there is no
-//     MFA device model yet.
+//     (fault.FactorMissing), vmfa a bound virtual MFA device (package mfa;
+//     read here from its table so that the check holds under the user lock
+//     the device operations take too).
 //   - enabled=false with a real method stores that method, disabled.
-//   - "none" disables an existing setting and keeps its method; for a user
-//     who never set protection nothing is stored (GET stays 404) and the
-//     returned value, which is not persisted, carries "none".
+//   - "none" (DESIGN.md §3: some clients send it to switch protection off)
+//     is stored as sent, disabled, like any other method: GET then answers
+//     it, and the list holds the user.
 func (s *Service) SetLoginProtect(ctx context.Context, domainID, userID string, enabled bool, method string) (*store.LoginProtect, error) {
 	switch method {
 	case MethodSMS, MethodEmail, MethodVMFA:
@@ -54,6 +55,14 @@ func (s *Service) SetLoginProtect(ctx context.Context, domainID, userID string, 
 				return fault.New(fault.FactorMissing, "Request parameter verification_method is invalid: the user %s has no mobile number bound.", u.Name)
 			case method == MethodEmail && u.Email == nil:
 				return fault.New(fault.FactorMissing, "Request parameter verification_method is invalid: the user %s has no email address bound.", u.Name)
+			case method == MethodVMFA:
+				var bound int64
+				if err := tx.Model(&store.MFADevice{}).Where("user_id = ? AND bound = ?", userID, true).Count(&bound).Error; err != nil {
+					return fmt.Errorf("read MFA device: %w", err)
+				}
+				if bound == 0 {
+					return fault.New(fault.FactorMissing, "Request parameter verification_method is invalid: the user %s has no virtual MFA device bound; bind a virtual MFA device first.", u.Name)
+				}
 			}
 		}
 		var lp store.LoginProtect
@@ -63,15 +72,7 @@ func (s *Service) SetLoginProtect(ctx context.Context, domainID, userID string, 
 			return fmt.Errorf("read login protect: %w", err)
 		}
 		now := s.now()
-		if method == MethodNone {
-			if !exists {
-				out = store.LoginProtect{UserID: userID, DomainID: domainID, Enabled: false, VerificationMethod: MethodNone, UpdatedAt: now}
-				return nil
-			}
-			lp.Enabled, lp.UpdatedAt = false, now
-		} else {
-			lp = store.LoginProtect{UserID: userID, DomainID: domainID, Enabled: enabled, VerificationMethod: method, UpdatedAt: now}
-		}
+		lp = store.LoginProtect{UserID: userID, DomainID: domainID, Enabled: enabled, VerificationMethod: method, UpdatedAt: now}
 		if exists {
 			err = tx.Model(&store.LoginProtect{}).Where("user_id = ?", userID).Updates(map[string]any{
 				"enabled": lp.Enabled, "verification_method": lp.VerificationMethod, "updated_at": now,
@@ -91,6 +92,7 @@ func (s *Service) SetLoginProtect(ctx context.Context, domainID, userID string, 
 		}
 		return nil, fmt.Errorf("set login protect of user %s: %w", userID, err)
 	}
+	s.recordLoginProtect(ctx, &out)
 	return &out, nil
 }
 

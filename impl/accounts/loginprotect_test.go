@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/impl/fault"
+	"github.com/latchkey/latchkey/impl/store"
 )
 
 func TestLoginProtect(t *testing.T) {
@@ -13,6 +14,16 @@ func TestLoginProtect(t *testing.T) {
 		full := f.mkUser(t, UserInput{Name: sp("quinn"), Email: sp("quinn@example.com"), AreaCode: sp("0086"), Phone: sp("13800000011")})
 		bare := f.mkUser(t, UserInput{Name: sp("rita")})
 		other, _ := f.svc.Bootstrap(f.ctx, "other", "admin", ownerPassword)
+		// full has a bound virtual MFA device (package mfa's table); bare an
+		// unbound one, which does not count.
+		for _, d := range []store.MFADevice{
+			{UserID: full.ID, DomainID: f.dom.ID, Name: "quinn", SerialNumber: "iam:" + f.dom.ID + ":mfa/quinn", Secret: "X", Bound: true},
+			{UserID: bare.ID, DomainID: f.dom.ID, Name: "rita", SerialNumber: "iam:" + f.dom.ID + ":mfa/rita", Secret: "X"},
+		} {
+			if err := f.db.Create(&d).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		// Never set: 404; unknown or foreign user: user not found.
 		if _, err := f.svc.LoginProtect(f.ctx, f.dom.ID, full.ID); !fault.Is(err, fault.NotFound) {
@@ -32,7 +43,9 @@ func TestLoginProtect(t *testing.T) {
 		}{
 			{"sms with phone", full.ID, true, MethodSMS, "", true},
 			{"switch to email", full.ID, true, MethodEmail, "", true},
-			{"vmfa (no device model yet)", full.ID, true, MethodVMFA, "", true},
+			{"vmfa with a bound device", full.ID, true, MethodVMFA, "", true},
+			{"vmfa without a bound device", bare.ID, true, MethodVMFA, fault.FactorMissing, false},
+			{"disabled vmfa without a device is fine", bare.ID, false, MethodVMFA, "", true},
 			{"disable with method", full.ID, false, MethodSMS, "", true},
 			{"sms without phone", bare.ID, true, MethodSMS, fault.FactorMissing, false},
 			{"email without email", bare.ID, true, MethodEmail, fault.FactorMissing, false},
@@ -59,29 +72,32 @@ func TestLoginProtect(t *testing.T) {
 			})
 		}
 
-		// "none" with enabled=false: disables an existing setting, keeps its method.
+		// "none" with enabled=false: stored as sent, disabled.
 		if _, err := f.svc.SetLoginProtect(f.ctx, f.dom.ID, full.ID, true, MethodEmail); err != nil {
 			t.Fatal(err)
 		}
 		lp, err := f.svc.SetLoginProtect(f.ctx, f.dom.ID, full.ID, false, MethodNone)
-		if err != nil || lp.Enabled || lp.VerificationMethod != MethodEmail {
+		if err != nil || lp.Enabled || lp.VerificationMethod != MethodNone {
 			t.Fatalf("none on existing: %+v %v", lp, err)
 		}
-		// ... and stores nothing for a user who never set it.
+		// ... and for a user who never set it.
 		fresh := f.mkUser(t, UserInput{Name: sp("sam")})
 		lp, err = f.svc.SetLoginProtect(f.ctx, f.dom.ID, fresh.ID, false, MethodNone)
 		if err != nil || lp.Enabled || lp.VerificationMethod != MethodNone || lp.UserID != fresh.ID {
 			t.Fatalf("none on fresh: %+v %v", lp, err)
 		}
-		if _, err := f.svc.LoginProtect(f.ctx, f.dom.ID, fresh.ID); !fault.Is(err, fault.NotFound) {
-			t.Fatalf("none stored a row: %v", err)
+		if got, err := f.svc.LoginProtect(f.ctx, f.dom.ID, fresh.ID); err != nil || got.Enabled || got.VerificationMethod != MethodNone {
+			t.Fatalf("none on fresh, stored: %+v %v", got, err)
 		}
 
 		// Foreign domain cannot set.
 		if _, err := f.svc.SetLoginProtect(f.ctx, other.Domain.ID, full.ID, false, MethodSMS); !fault.Is(err, fault.UserNotFound) {
 			t.Fatalf("foreign set: %v", err)
 		}
-		if _, err := f.svc.SetLoginProtect(f.ctx, other.Domain.ID, other.Admin.ID, true, MethodVMFA); err != nil {
+		if _, err := f.svc.SetLoginProtect(f.ctx, other.Domain.ID, other.Admin.ID, true, MethodVMFA); !fault.Is(err, fault.FactorMissing) {
+			t.Fatalf("vmfa without device: %v", err)
+		}
+		if _, err := f.svc.SetLoginProtect(f.ctx, other.Domain.ID, other.Admin.ID, false, MethodVMFA); err != nil {
 			t.Fatal(err)
 		}
 
@@ -89,9 +105,9 @@ func TestLoginProtect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{full.ID, bare.ID}
+		want := []string{full.ID, bare.ID, fresh.ID} // fresh: set with "none"
 		sort.Strings(want)
-		if len(list) != 2 || list[0].UserID != want[0] || list[1].UserID != want[1] {
+		if len(list) != 3 || list[0].UserID != want[0] || list[1].UserID != want[1] || list[2].UserID != want[2] {
 			t.Fatalf("list %+v, want users %v", list, want)
 		}
 		if list, _ := f.svc.ListLoginProtects(f.ctx, NewID()); len(list) != 0 || list == nil {

@@ -20,8 +20,12 @@ type UserRef struct {
 	ID, Name, DomainID, DomainName string
 }
 
-func wrongPassword() error {
+func wrongPassword() *fault.Error {
 	return fault.New(fault.WrongPassword, "The username or password is wrong.")
+}
+
+func wrongOriginal() *fault.Error {
+	return fault.New(fault.WrongPassword, "The original password is incorrect.")
 }
 
 // Authenticate checks a password. An unknown domain or user, a user without
@@ -42,19 +46,16 @@ func (s *Service) Authenticate(ctx context.Context, ref UserRef, password string
 		}
 		return nil, nil, wrongPassword()
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	// Under the lockout: a locked user is refused (fault.Locked) unhashed.
+	rehash, err := s.checkPassword(ctx, u, password, wrongPassword)
 	if err != nil {
-		if fault.As(err) != nil { // overloaded: let the caller answer 503
-			return nil, nil, err
-		}
-		s.log.ErrorContext(ctx, "stored password hash unusable", "user_id", u.ID, "err", err)
-		return nil, nil, fmt.Errorf("authenticate user %s: %w", u.ID, err)
-	}
-	if !ok {
-		return nil, nil, wrongPassword()
+		return nil, nil, err
 	}
 	if !u.Enabled {
 		return nil, nil, fault.New(fault.Disabled, "The user %s is disabled.", u.Name)
+	}
+	if err := s.dormant(ctx, u); err != nil { // login policy account_validity_period
+		return nil, nil, err
 	}
 	now := s.now()
 	// UpdateColumn: a login is not a change of the user, so updated_at stays.
@@ -172,17 +173,12 @@ func (s *Service) ChangePassword(ctx context.Context, userID, original, newPassw
 		if err := s.hasher.DummyVerify(ctx, original); err != nil {
 			return err
 		}
-		return fault.New(fault.WrongPassword, "The original password is incorrect.")
+		return wrongOriginal()
 	}
-	ok, _, err := s.hasher.Verify(ctx, original, u.PasswordHash)
-	if err != nil {
-		if fault.As(err) != nil {
-			return err
-		}
-		return fmt.Errorf("change password of user %s: %w", userID, err)
-	}
-	if !ok {
-		return fault.New(fault.WrongPassword, "The original password is incorrect.")
+	// A wrong original counts toward the lockout; a locked user is refused
+	// (fault.Locked) before any hashing.
+	if _, err := s.checkPassword(ctx, u, original, wrongOriginal); err != nil {
+		return err
 	}
 	return s.setPassword(ctx, u, newPassword, false, false)
 }
@@ -190,7 +186,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID, original, newPassw
 // ResetPassword is an administrator's reset (CIAM change-password): exempt
 // from minimum age and history, but the current password is refused
 // (fault.PasswordSame). PwdStatus becomes mustChange; the old hash goes into
-// the history; every token of the user is revoked.
+// the history; the separate HTTPS Git password is cleared (clearHTTPSPassword);
+// every token of the user is revoked.
 func (s *Service) ResetPassword(ctx context.Context, domainID, userID, newPassword string, mustChange bool) error {
 	u, err := s.User(ctx, domainID, userID)
 	if err != nil {
@@ -224,6 +221,11 @@ func (s *Service) setPassword(ctx context.Context, u *store.User, newPassword st
 		if err := pushHistory(tx, fresh.ID, fresh.PasswordHash, now); err != nil {
 			return err
 		}
+		if adminReset {
+			if err := clearHTTPSPassword(tx, fresh.ID, now); err != nil {
+				return err
+			}
+		}
 		return tx.Model(&store.User{}).Where("id = ?", fresh.ID).Updates(map[string]any{
 			"password_hash":       h,
 			"pwd_strength":        passwords.Strength(newPassword),
@@ -240,6 +242,7 @@ func (s *Service) setPassword(ctx context.Context, u *store.User, newPassword st
 		return fmt.Errorf("set password of user %s: %w", u.ID, err)
 	}
 	s.log.InfoContext(ctx, "password changed", "user_id", u.ID, "admin_reset", adminReset)
+	s.recordPassword(ctx, u.DomainID, u.ID, adminReset, pwdStatus)
 	return s.revoke(ctx, u.ID)
 }
 

@@ -142,8 +142,9 @@ func (s *Service) CreateUser(ctx context.Context, domainID string, in UserInput)
 
 // UpdateUser changes the given fields of a user. A password here is an admin
 // reset: exempt from minimum age but not from history, and the current
-// password is refused (fault.PasswordSame); it revokes the user's tokens, as
-// does disabling the user.
+// password is refused (fault.PasswordSame); it clears the separate HTTPS Git
+// password (clearHTTPSPassword) and revokes the user's tokens, as does
+// disabling the user.
 func (s *Service) UpdateUser(ctx context.Context, domainID, userID string, in UserInput) (*store.User, error) {
 	now := s.now()
 	var newHash string
@@ -196,6 +197,9 @@ func (s *Service) UpdateUser(ctx context.Context, domainID, userID string, in Us
 			if err := pushHistory(tx, fresh.ID, fresh.PasswordHash, now); err != nil {
 				return err
 			}
+			if err := clearHTTPSPassword(tx, fresh.ID, now); err != nil {
+				return err
+			}
 			fresh.PasswordHash = newHash
 			fresh.PwdStrength = passwords.Strength(*in.Password)
 			fresh.PasswordChangedAt = &now
@@ -217,6 +221,9 @@ func (s *Service) UpdateUser(ctx context.Context, domainID, userID string, in Us
 			return nil, err
 		}
 		return nil, fmt.Errorf("update user %s: %w", userID, err)
+	}
+	if newHash != "" {
+		s.recordPassword(ctx, domainID, userID, true, out.PwdStatus)
 	}
 	if revoke {
 		if err := s.revoke(ctx, userID); err != nil {
@@ -259,7 +266,8 @@ func (s *Service) DeleteUser(ctx context.Context, domainID, userID string) error
 		if u.IsDomainOwner {
 			return fault.New(fault.OwnerUndeletable, "The account administrator cannot be deleted.")
 		}
-		for _, m := range []any{&store.PasswordHistory{}, &store.LoginProtect{}, &store.HTTPSCredential{}} {
+		for _, m := range []any{&store.PasswordHistory{}, &store.LoginProtect{}, &store.HTTPSCredential{}, &store.LockoutCounter{},
+			&store.MFADevice{}, &store.MFAUsedCode{}, &store.LoginCode{}} {
 			if err := tx.Where("user_id = ?", userID).Delete(m).Error; err != nil {
 				return fmt.Errorf("delete %T rows: %w", m, err)
 			}

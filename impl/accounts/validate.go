@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/impl/fault"
@@ -116,7 +117,22 @@ func ValidateDescription(d string) error {
 	if strings.ContainsAny(d, `@#%&<>\$^*`) {
 		return fault.New(fault.DescriptionBad, `Invalid user description: the characters @ # %% & < > \ $ ^ * are not allowed.`)
 	}
+	if hasControl(d) {
+		return fault.New(fault.DescriptionBad, "Invalid user description: control characters are not allowed.")
+	}
 	return nil
+}
+
+// hasControl reports a control character other than tab. Stored free text
+// must not carry them: NUL is refused by PostgreSQL, and the others corrupt
+// what consoles and logs show.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r != '\t' && unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidateAccessMode checks access_mode.
@@ -138,6 +154,9 @@ func validateXUser(typ, id string) error {
 	if len(id) > MaxXUserIDLen || !utf8.ValidString(id) {
 		return fault.New(fault.PropertyInvalid, "Invalid input for field 'xuser_id': at most %d characters are allowed.", MaxXUserIDLen)
 	}
+	if hasControl(typ) || hasControl(id) {
+		return fault.New(fault.PropertyInvalid, "Invalid input for fields 'xuser_type'/'xuser_id': control characters are not allowed.")
+	}
 	if strings.Contains(typ, "/") {
 		// "/" separates the parts of XUserKey; allowing it would let two
 		// different pairs share one key.
@@ -149,6 +168,9 @@ func validateXUser(typ, id string) error {
 func validateDisplayName(n string) error {
 	if !utf8.ValidString(n) || utf8.RuneCountInString(n) > MaxDisplayNameLen {
 		return fault.New(fault.PropertyInvalid, "Invalid input for field 'name': at most %d characters are allowed.", MaxDisplayNameLen)
+	}
+	if hasControl(n) {
+		return fault.New(fault.PropertyInvalid, "Invalid input for field 'name': control characters are not allowed.")
 	}
 	return nil
 }

@@ -13,19 +13,41 @@ import (
 
 	"github.com/latchkey/latchkey/gen"
 	"github.com/latchkey/latchkey/impl/accounts"
+	"github.com/latchkey/latchkey/impl/audit"
 	"github.com/latchkey/latchkey/impl/authn"
+	"github.com/latchkey/latchkey/impl/clients"
 	"github.com/latchkey/latchkey/impl/fault"
+	"github.com/latchkey/latchkey/impl/gitcreds"
+	"github.com/latchkey/latchkey/impl/mfa"
+	"github.com/latchkey/latchkey/impl/notify"
+	"github.com/latchkey/latchkey/impl/policies"
 	"github.com/latchkey/latchkey/impl/store"
 	"github.com/latchkey/latchkey/impl/tokens"
 )
 
 // Deps are what the handlers need.
 type Deps struct {
-	Log       *slog.Logger
-	DB        *store.DB
-	Accounts  *accounts.Service
-	Tokens    *tokens.Service
+	Log      *slog.Logger
+	DB       *store.DB
+	Accounts *accounts.Service
+	Tokens   *tokens.Service
+	// GitCreds serves the CodeArts Repo HTTPS Git credentials.
+	GitCreds *gitcreds.Service
+	// Policies holds the password and login policies of each domain.
+	Policies *policies.Service
+	// Audit is the security audit trail.
+	Audit *audit.Log
+	// Clients holds the CIAM OAuth clients of each domain.
+	Clients *clients.Service
+	// MFA holds virtual MFA devices and verifies second factors (issue 5).
+	MFA *mfa.Service
+	// Outbox queues SMS/e-mail messages; its development outbox is listed
+	// by GET /v3.0/OS-MFA/outbox.
+	Outbox    *notify.Outbox
 	PublicURL string
+	// CIAMTokenLifetime is the life of CIAM access tokens (expires_in);
+	// 0 means 1800 s.
+	CIAMTokenLifetime time.Duration
 	// Now is the clock (tests may set it); nil means time.Now.
 	Now func() time.Time
 }
@@ -94,7 +116,9 @@ func ptr[T any](v T) *T { return &v }
 // the database or a goroutine.
 func reqCtx(ctx context.Context) context.Context {
 	if c, ok := ctx.(*gin.Context); ok && c.Request != nil {
-		return c.Request.Context()
+		// The source address travels with the request for the audit trail
+		// (the server trusts no proxy headers: it is the peer address).
+		return authn.WithClientIP(c.Request.Context(), c.ClientIP())
 	}
 	return ctx
 }

@@ -20,8 +20,15 @@ import (
 	"github.com/latchkey/latchkey/gen"
 	"github.com/latchkey/latchkey/impl/accounts"
 	"github.com/latchkey/latchkey/impl/api"
+	"github.com/latchkey/latchkey/impl/audit"
+	"github.com/latchkey/latchkey/impl/clients"
 	"github.com/latchkey/latchkey/impl/config"
+	"github.com/latchkey/latchkey/impl/gitcreds"
+	"github.com/latchkey/latchkey/impl/lockout"
+	"github.com/latchkey/latchkey/impl/mfa"
+	"github.com/latchkey/latchkey/impl/notify"
 	"github.com/latchkey/latchkey/impl/passwords"
+	"github.com/latchkey/latchkey/impl/policies"
 	"github.com/latchkey/latchkey/impl/server"
 	"github.com/latchkey/latchkey/impl/store"
 	"github.com/latchkey/latchkey/impl/tokens"
@@ -36,7 +43,18 @@ type App struct {
 	Hasher   *passwords.Hasher
 	Tokens   *tokens.Service
 	Accounts *accounts.Service
-	Engine   *gin.Engine
+	GitCreds *gitcreds.Service
+	Clients  *clients.Service
+	// Policies holds the domains' password and login policies; Lockout
+	// counts failed credential checks against the login policy.
+	Policies *policies.Service
+	Lockout  *lockout.Guard
+	Audit    *audit.Log
+	// MFA holds virtual MFA devices and the SMS/e-mail login codes; Outbox
+	// delivers those codes (its worker runs from Start).
+	MFA    *mfa.Service
+	Outbox *notify.Outbox
+	Engine *gin.Engine
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -66,19 +84,46 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 		SaltLen: 16, KeyLen: 32,
 	}, cfg.HashWorkers, cfg.HashQueueWait)
 	toks, err := tokens.New(ctx, db, log, tokens.Config{
-		Lifetime:     cfg.TokenLifetime,
-		SyncInterval: cfg.RevocationSync,
+		Lifetime:       cfg.TokenLifetime,
+		ClientLifetime: cfg.CIAMTokenLifetime,
+		SyncInterval:   cfg.RevocationSync,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start token service: %w", err)
 	}
-	accts := accounts.New(db, hasher, toks, log)
+	trail := audit.New(db, log)
+	pols := policies.New(db, log, policies.WithAudit(trail))
+	guard := lockout.New(db, pols, log, lockout.WithAudit(trail))
+	accts := accounts.New(db, hasher, toks, log,
+		// Every password-setting path reads the domain's policy per operation.
+		accounts.WithPolicySource(pols.Password),
+		// Account-password checks count toward the login policy's lockout.
+		accounts.WithLockout(guard),
+		// Unused longer than account_validity_period: disabled at login.
+		accounts.WithAccountValidity(pols.AccountValidity),
+		accounts.WithAudit(trail))
+	gitc := gitcreds.New(db, accts, hasher, log)
+	clis := clients.New(db, hasher, toks, log)
+	outbox := newOutbox(cfg, db, log)
+	second := mfa.New(db, log, mfa.Config{CodeTTL: cfg.MFACodeTTL},
+		// Failed second factors count toward the lockout, kind totp.
+		mfa.WithLockout(guard), mfa.WithOutbox(outbox))
 	handlers := api.New(api.Deps{
 		Log:       log,
 		DB:        db,
 		Accounts:  accts,
+		GitCreds:  gitc,
+		Policies:  pols,
+		Audit:     trail,
 		Tokens:    toks,
 		PublicURL: cfg.PublicURL,
+		// CIAM OAuth clients and the life of their access tokens.
+		Clients:           clis,
+		CIAMTokenLifetime: cfg.CIAMTokenLifetime,
+		// Virtual MFA devices, second factors at token issuance, and the
+		// development outbox.
+		MFA:    second,
+		Outbox: outbox,
 	})
 	spec, err := gen.GetSwagger()
 	if err != nil {
@@ -105,7 +150,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 	if err != nil {
 		return nil, fmt.Errorf("build server: %w", err)
 	}
-	return &App{Config: cfg, Log: log, DB: db, Hasher: hasher, Tokens: toks, Accounts: accts, Engine: engine}, nil
+	return &App{Config: cfg, Log: log, DB: db, Hasher: hasher, Tokens: toks, Accounts: accts, GitCreds: gitc, Clients: clis,
+		Policies: pols, Lockout: guard, Audit: trail, MFA: second, Outbox: outbox, Engine: engine}, nil
 }
 
 // Start runs the background loops (revocation sync) until Close.
@@ -115,6 +161,11 @@ func (a *App) Start(ctx context.Context) {
 	go func() {
 		defer a.wg.Done()
 		a.Tokens.Run(ctx)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Outbox.Run(ctx) // delivers queued login codes, this instance's and others'
 	}()
 }
 
@@ -139,13 +190,26 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	}
 	if !res.Created {
 		a.Log.Info("bootstrap domain exists; nothing created", "domain", res.Domain.Name)
-		return nil
+	} else {
+		fmt.Fprintf(out, "Bootstrap: created domain %q (id %s) and its owner %q (id %s).\n",
+			res.Domain.Name, res.Domain.ID, res.Admin.Name, res.Admin.ID)
+		if res.GeneratedPassword != "" {
+			// Printed once, to stdout only (never to the log): the operator needs it.
+			fmt.Fprintf(out, "Bootstrap: admin password (shown only now): %s\n", res.GeneratedPassword)
+		}
 	}
-	fmt.Fprintf(out, "Bootstrap: created domain %q (id %s) and its owner %q (id %s).\n",
-		res.Domain.Name, res.Domain.ID, res.Admin.Name, res.Admin.ID)
-	if res.GeneratedPassword != "" {
-		// Printed once, to stdout only (never to the log): the operator needs it.
-		fmt.Fprintf(out, "Bootstrap: admin password (shown only now): %s\n", res.GeneratedPassword)
+	// The CIAM OAuth client of the bootstrap domain (DESIGN.md §5): created on
+	// the first start, or when a configured client id does not exist yet;
+	// never changed afterwards.
+	cres, err := a.Clients.Bootstrap(ctx, res.Domain.ID, a.Config.BootstrapClientID, a.Config.BootstrapClientSecret, res.Created)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if cres.Created {
+		fmt.Fprintf(out, "Bootstrap: created the CIAM OAuth client %s of domain %q.\n", cres.Client.ID, res.Domain.Name)
+		if cres.GeneratedSecret != "" {
+			fmt.Fprintf(out, "Bootstrap: CIAM client secret (shown only now): %s\n", cres.GeneratedSecret)
+		}
 	}
 	return nil
 }
@@ -245,4 +309,30 @@ func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: want text or json", format)
 	}
+}
+
+// newOutbox builds the delivery of login codes from the settings and says
+// which channel goes where.
+func newOutbox(cfg config.Config, db *store.DB, log *slog.Logger) *notify.Outbox {
+	nc := notify.Config{Dev: cfg.DevOutboxEnabled()}
+	if cfg.SMTPHost != "" {
+		nc.SMTP = &notify.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, From: cfg.SMTPFrom,
+			Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, StartTLS: cfg.SMTPStartTLS}
+	}
+	if cfg.SMSWebhookURL != "" {
+		nc.Webhook = &notify.WebhookConfig{URL: cfg.SMSWebhookURL, Secret: cfg.SMSWebhookSecret}
+	}
+	o := notify.New(db, log, nc)
+	routes := o.Routes()
+	route := func(ch string) string {
+		if r := routes[ch]; r != "" {
+			return r
+		}
+		return "none"
+	}
+	log.Info("login code delivery", "email", route(notify.ChannelEmail), "sms", route(notify.ChannelSMS))
+	if nc.Dev {
+		log.Warn("development outbox in use: SMS/e-mail login codes are stored and shown to domain administrators at GET /v3.0/OS-MFA/outbox; configure --smtp-host and --sms-webhook-url in production")
+	}
+	return o
 }

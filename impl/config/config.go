@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -40,6 +41,36 @@ type Config struct {
 	MaxBodyBytes      int64
 	ValidateResponses bool
 	ShutdownTimeout   time.Duration
+
+	// Delivery of one-time login codes (package notify): SMTP for e-mail,
+	// an HTTP webhook for SMS, and the development outbox.
+	SMTPHost         string
+	SMTPPort         int
+	SMTPFrom         string
+	SMTPUsername     string
+	SMTPPassword     string
+	SMTPStartTLS     bool
+	SMSWebhookURL    string
+	SMSWebhookSecret string
+	// DevOutbox is auto (on only when neither SMTP nor the SMS webhook is
+	// configured), on or off. See DevOutboxEnabled.
+	DevOutbox string
+	// MFACodeTTL is how long an SMS/e-mail login code is valid.
+	MFACodeTTL time.Duration
+}
+
+// DevOutboxEnabled reports whether the development outbox is in use: codes
+// of channels without a notifier are kept in the database and shown to the
+// domain's administrators (GET /v3.0/OS-MFA/outbox).
+func (c Config) DevOutboxEnabled() bool {
+	switch c.DevOutbox {
+	case "on":
+		return true
+	case "off":
+		return false
+	default:
+		return c.SMTPHost == "" && c.SMSWebhookURL == ""
+	}
 }
 
 // Defaults returns the documented defaults.
@@ -61,6 +92,10 @@ func Defaults() Config {
 		MaxBodyBytes:      32 * 1024,
 		ValidateResponses: true,
 		ShutdownTimeout:   15 * time.Second,
+		SMTPPort:          587,
+		SMTPStartTLS:      true,
+		DevOutbox:         "auto",
+		MFACodeTTL:        5 * time.Minute,
 	}
 }
 
@@ -100,6 +135,16 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted request body (env LATCHKEY_MAX_BODY_BYTES)")
 	fs.BoolVar(&c.ValidateResponses, "validate-responses", c.ValidateResponses, "validate every response against the spec (env LATCHKEY_VALIDATE_RESPONSES)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "how long graceful shutdown waits for requests in flight")
+	str(&c.SMTPHost, "smtp-host", "SMTP server for e-mail login codes (empty: no SMTP)")
+	fs.IntVar(&c.SMTPPort, "smtp-port", c.SMTPPort, "SMTP server port (env LATCHKEY_SMTP_PORT)")
+	str(&c.SMTPFrom, "smtp-from", "sender address of e-mail login codes (required with --smtp-host)")
+	str(&c.SMTPUsername, "smtp-username", "SMTP AUTH PLAIN user name (empty: no AUTH)")
+	str(&c.SMTPPassword, "smtp-password", "SMTP AUTH PLAIN password")
+	fs.BoolVar(&c.SMTPStartTLS, "smtp-starttls", c.SMTPStartTLS, "require STARTTLS before sending (env LATCHKEY_SMTP_STARTTLS)")
+	str(&c.SMSWebhookURL, "sms-webhook-url", "HTTP(S) endpoint that receives SMS login codes as signed JSON POSTs (empty: no SMS gateway)")
+	str(&c.SMSWebhookSecret, "sms-webhook-secret", "HMAC-SHA256 key of the X-Latchkey-Signature header (required with --sms-webhook-url)")
+	str(&c.DevOutbox, "dev-outbox", "development outbox for login codes: auto (on when no SMTP and no SMS webhook is set), on or off; admins read it, codes included, at GET /v3.0/OS-MFA/outbox")
+	dur(&c.MFACodeTTL, "mfa-code-ttl", "validity of SMS/e-mail login codes")
 
 	// Environment first, so that flags given on the command line win.
 	var envErr error
@@ -130,6 +175,9 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 	if c.TokenLifetime <= 0 || c.CIAMTokenLifetime <= 10*time.Second {
 		return c, errors.New("token lifetimes must be positive (CIAM: more than 10s)")
 	}
+	if err := c.checkNotify(); err != nil {
+		return c, err
+	}
 	if c.MaxBodyBytes <= 0 {
 		return c, errors.New("max-body-bytes must be positive")
 	}
@@ -143,4 +191,32 @@ func envName(flagName string) string {
 // FromEnv is Parse with the process environment and stderr.
 func FromEnv(name string, args []string) (Config, error) {
 	return Parse(name, args, os.Getenv, os.Stderr)
+}
+
+// checkNotify validates the delivery settings.
+func (c Config) checkNotify() error {
+	switch c.DevOutbox {
+	case "auto", "on", "off":
+	default:
+		return fmt.Errorf("dev-outbox %q: want auto, on or off", c.DevOutbox)
+	}
+	if c.SMTPHost != "" && c.SMTPFrom == "" {
+		return errors.New("smtp-from is required with smtp-host")
+	}
+	if c.SMTPPort <= 0 || c.SMTPPort > 65535 {
+		return errors.New("smtp-port out of range")
+	}
+	if c.SMSWebhookURL != "" {
+		u, err := url.Parse(c.SMSWebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("sms-webhook-url must be an absolute http(s) URL")
+		}
+		if c.SMSWebhookSecret == "" {
+			return errors.New("sms-webhook-secret is required with sms-webhook-url")
+		}
+	}
+	if c.MFACodeTTL <= 0 || c.MFACodeTTL > time.Hour {
+		return errors.New("mfa-code-ttl must be positive and at most 1h")
+	}
+	return nil
 }

@@ -205,7 +205,9 @@ func Write(c *gin.Context, err error) {
 		Logger(c).LogAttrs(r.Context(), slog.LevelError, "error reason has no mapping; answered as internal",
 			slog.String("request_id", RequestID(c)), slog.String("family", f.String()),
 			slog.String("reason", string(e.Reason)), slog.String("err", err.Error()))
-	} else if res.status >= 500 && fault.As(err) != nil {
+	} else if res.status >= 500 && fault.As(err) != nil && errors.Unwrap(e) != nil {
+		// A 5xx fault with a cause: the cause is for the log. (One without a
+		// cause was raised on purpose and logged, if at all, by its maker.)
 		Logger(c).LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("request_id", RequestID(c)), slog.String("reason", string(e.Reason)),
 			slog.Int("status", res.status), slog.String("err", err.Error()))

@@ -419,8 +419,9 @@ func emailTokens(email string) []string {
 }
 
 // nameTokens are the display name, the name without separators ("John
-// Smith" -> "johnsmith") and each word of at least minNamePartRunes runes.
-// (The pinyin of a Chinese name would be added here.)
+// Smith" -> "johnsmith"), each word of at least minNamePartRunes runes and,
+// for a Chinese name, its pinyin spellings (pinyinTokens: 张伟 -> "zhangwei",
+// "zhang wei", "weizhang", ...).
 func nameTokens(name string) []string {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -434,7 +435,7 @@ func nameTokens(name string) []string {
 			out = append(out, w)
 		}
 	}
-	return out
+	return append(out, pinyinTokens(name)...)
 }
 
 func longestRun(s string) int {

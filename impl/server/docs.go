@@ -7,6 +7,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	swaggerFiles "github.com/swaggo/files/v2"
+
+	"github.com/latchkey/latchkey/impl/envelope"
+	"github.com/latchkey/latchkey/impl/fault"
 )
 
 // docsIndex is our own page: the distribution's index.html would be
@@ -52,13 +55,19 @@ func isDocsRoute(p string) bool {
 }
 
 // serveDocs registers the spec documents and Swagger UI.
-func serveDocs(e *gin.Engine, specJSON, specYAML []byte) {
-	e.GET("/openapi.json", func(c *gin.Context) {
-		c.Data(http.StatusOK, "application/json", specJSON)
-	})
-	e.GET("/openapi.yaml", func(c *gin.Context) {
-		c.Data(http.StatusOK, "application/yaml", specYAML)
-	})
+func serveDocs(e *gin.Engine, specJSON, specYAML func() ([]byte, error)) {
+	doc := func(contentType string, render func() ([]byte, error)) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			b, err := render()
+			if err != nil {
+				envelope.Write(c, fault.Wrap(fault.Internal, err, "render the spec"))
+				return
+			}
+			c.Data(http.StatusOK, contentType, b)
+		}
+	}
+	e.GET("/openapi.json", doc("application/json", specJSON))
+	e.GET("/openapi.yaml", doc("application/yaml", specYAML))
 	e.GET("/docs", func(c *gin.Context) {
 		c.Redirect(http.StatusMovedPermanently, "/docs/")
 	})

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
@@ -39,6 +40,8 @@ type Authenticator interface {
 	// "CiamOAuth") on r and returns the principal, or a *fault.Error
 	// (Unauthenticated when absent, TokenExpired, TokenInvalid). Any other
 	// error is answered as internal (or 503 for a fault.Overloaded).
+	// Authentication runs before the body is read: r.Body is http.NoBody, and
+	// r must not be kept after the call.
 	Authenticate(ctx context.Context, scheme string, r *http.Request) (*authn.Principal, error)
 }
 
@@ -87,6 +90,7 @@ func New(o Options) (*gin.Engine, error) {
 	if o.Register == nil {
 		return nil, errors.New("server: Options.Register is required")
 	}
+	useStrictJSON()
 	s := &server{log: o.Logger, auth: o.Auth, maxBody: o.MaxBodyBytes, validResp: o.ValidateResponses}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -105,10 +109,7 @@ func New(o Options) (*gin.Engine, error) {
 	s.routes = routes
 	s.pool.init(s)
 
-	specJSON, specYAML, err := specDocuments(o)
-	if err != nil {
-		return nil, err
-	}
+	specJSON, specYAML := specDocuments(o)
 
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -146,19 +147,21 @@ func clearServers(t *openapi3.T) {
 	}
 }
 
-func specDocuments(o Options) (jsonDoc, yamlDoc []byte, err error) {
-	jsonDoc, yamlDoc = o.SpecJSON, o.SpecYAML
-	if len(jsonDoc) == 0 {
-		if jsonDoc, err = json.Marshal(o.Spec); err != nil {
-			return nil, nil, fmt.Errorf("server: render spec as JSON: %w", err)
-		}
+// specDocuments returns the documents to serve. One not given is rendered
+// from the spec on first request (rendering YAML takes ~100 ms: not at startup).
+func specDocuments(o Options) (jsonDoc, yamlDoc func() ([]byte, error)) {
+	given := func(b []byte) func() ([]byte, error) { return func() ([]byte, error) { return b, nil } }
+	if len(o.SpecJSON) > 0 {
+		jsonDoc = given(o.SpecJSON)
+	} else {
+		jsonDoc = sync.OnceValues(func() ([]byte, error) { return json.Marshal(o.Spec) })
 	}
-	if len(yamlDoc) == 0 {
-		if yamlDoc, err = yaml.Marshal(o.Spec); err != nil {
-			return nil, nil, fmt.Errorf("server: render spec as YAML: %w", err)
-		}
+	if len(o.SpecYAML) > 0 {
+		yamlDoc = given(o.SpecYAML)
+	} else {
+		yamlDoc = sync.OnceValues(func() ([]byte, error) { return yaml.Marshal(o.Spec) })
 	}
-	return jsonDoc, yamlDoc, nil
+	return jsonDoc, yamlDoc
 }
 
 // checkRoutes logs spec operations without a registered route (they would

@@ -529,20 +529,37 @@ func TestBodyLimitBeforeAuth(t *testing.T) {
 		t.Errorf("body\n got %s\nwant %s", got, want)
 	}
 
-	// Chunked (no Content-Length): caught while validation reads it.
-	hr := httptest.NewRequest("PUT", "/v3.0/OS-USER/users/u1/login-protect", io.NopCloser(strings.NewReader(big)))
-	hr.ContentLength = -1
-	hr.Header.Set("Content-Type", "application/json")
-	rec = httptest.NewRecorder()
-	f.engine.ServeHTTP(rec, hr)
+	if n := f.auth.calls.Load(); n != 0 {
+		t.Errorf("authenticator called %d times for a declared oversize body", n)
+	}
+
+	// Chunked (no Content-Length): the limit trips while validation reads
+	// the body, which happens only after authentication; an unauthenticated
+	// caller gets 401 and its body is never read.
+	chunked := func(token string) *httptest.ResponseRecorder {
+		body := &countingReader{r: strings.NewReader(big)}
+		hr := httptest.NewRequest("PUT", "/v3.0/OS-USER/users/u1/login-protect", body)
+		hr.ContentLength = -1
+		hr.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			hr.Header.Set("X-Auth-Token", token)
+		}
+		rec := httptest.NewRecorder()
+		f.engine.ServeHTTP(rec, hr)
+		if token == "" && body.n != 0 {
+			t.Errorf("unauthenticated body was read (%d bytes)", body.n)
+		}
+		return rec
+	}
+	if rec = chunked(""); rec.Code != 401 {
+		t.Errorf("chunked without token: status %d: %s", rec.Code, rec.Body.String())
+	}
+	rec = chunked(tokGood)
 	if rec.Code != 413 {
 		t.Fatalf("chunked: status %d: %s", rec.Code, rec.Body.String())
 	}
 	if got, want := strings.TrimSpace(rec.Body.String()), flat("IAM.1101", "The request body size is invalid: the limit is 32768 bytes."); got != want {
 		t.Errorf("chunked body\n got %s\nwant %s", got, want)
-	}
-	if n := f.auth.calls.Load(); n != 0 {
-		t.Errorf("authenticator called %d times for oversize bodies", n)
 	}
 
 	// A custom limit applies.
@@ -551,6 +568,17 @@ func TestBodyLimitBeforeAuth(t *testing.T) {
 	if rec.Code != 413 {
 		t.Errorf("limit 64: status %d", rec.Code)
 	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 func TestHandlerFailures(t *testing.T) {

@@ -28,8 +28,11 @@ const ExtRestricted = "x-latchkey-restricted"
 
 // route is one spec operation, prepared once at startup.
 type route struct {
+	// kin is the route handed to kin-openapi. Its Operation is a copy whose
+	// security is emptied: security runs first, separately (see validate).
 	kin        routers.Route
-	id         string // operationId, for logs
+	security   openapi3.SecurityRequirements // effective requirements; empty = public
+	id         string                        // operationId, for logs
 	family     envelope.Family
 	restricted bool // x-latchkey-restricted: allow
 	hasParams  bool // path has {params}
@@ -49,8 +52,15 @@ func buildRoutes(spec *openapi3.T) (map[string]map[string]*route, error) {
 	for path, pi := range spec.Paths.Map() {
 		gp := ginPath(path)
 		for method, op := range pi.Operations() {
+			security := spec.Security
+			if op.Security != nil {
+				security = *op.Security
+			}
+			noSec := *op
+			noSec.Security = &openapi3.SecurityRequirements{}
 			rt := &route{
-				kin:       routers.Route{Spec: spec, Path: path, PathItem: pi, Method: method, Operation: op},
+				kin:       routers.Route{Spec: spec, Path: path, PathItem: pi, Method: method, Operation: &noSec},
+				security:  security,
 				id:        op.OperationID,
 				family:    envelope.FamilyOf(path),
 				hasParams: gp != path,
@@ -88,9 +98,10 @@ func (s *server) lookup(method, ginPath string) *route {
 	return s.routes[method][ginPath]
 }
 
-// validate is the contract middleware: request validation with
-// authentication, the restricted-token rule, then the handler into a buffer,
-// response validation, and only then the response goes out.
+// validate is the contract middleware: authentication by the operation's
+// security requirements, the restricted-token rule, request validation
+// (parameters, body), then the handler into a buffer, response validation,
+// and only then the response goes out.
 func (s *server) validate(c *gin.Context) {
 	rt := s.lookup(c.Request.Method, c.FullPath())
 	if rt == nil {
@@ -111,20 +122,42 @@ func (s *server) validate(c *gin.Context) {
 		st.in.PathParams = st.params
 	}
 
-	err := openapi3filter.ValidateRequest(c.Request.Context(), &st.in)
+	ctx := c.Request.Context()
+
+	// Security first, on a body-less shallow copy of the request: the
+	// credentials are headers, so an unauthenticated caller never gets its
+	// body read or parsed (kin-openapi would read it once more for this step).
+	if len(rt.security) > 0 {
+		st.secReq = *c.Request
+		st.secReq.Body = http.NoBody
+		st.secIn = st.in
+		st.secIn.Request = &st.secReq
+		if err := openapi3filter.ValidateSecurityRequirements(ctx, &st.secIn, rt.security); err != nil {
+			envelope.Write(c, securityFault(err))
+			s.pool.put(st)
+			return
+		}
+	}
 	p := st.principal
-	if err != nil {
-		envelope.Write(c, s.requestFault(c.Request, rt, p, err))
+	if p != nil && p.Restricted && !rt.restricted {
+		envelope.Write(c, restrictedFault())
+		s.pool.put(st)
+		return
+	}
+
+	// Parameters and body (the route's operation carries no security).
+	if name := badParam(c); name != "" {
+		envelope.Write(c, badParamFault(name))
+		s.pool.put(st)
+		return
+	}
+	if err := openapi3filter.ValidateRequest(ctx, &st.in); err != nil {
+		envelope.Write(c, s.requestFault(c.Request, rt, err))
 		s.pool.put(st)
 		return
 	}
 	if p != nil {
-		if p.Restricted && !rt.restricted {
-			envelope.Write(c, restrictedFault())
-			s.pool.put(st)
-			return
-		}
-		c.Request = c.Request.WithContext(authn.WithPrincipal(c.Request.Context(), p))
+		c.Request = c.Request.WithContext(authn.WithPrincipal(ctx, p))
 		st.in.Request = c.Request
 	}
 	if !s.validResp {
@@ -215,10 +248,19 @@ func restrictedFault() *fault.Error {
 	return fault.New(fault.Restricted, "The password must be changed first.")
 }
 
+// securityFault maps a failed security check: the authenticator's fault
+// (see authFault), or internal for anything unexpected.
+func securityFault(err error) error {
+	if sre, ok := err.(*openapi3filter.SecurityRequirementsError); ok { //nolint:errorlint // kin-openapi returns it unwrapped
+		return authFault(sre)
+	}
+	return fault.Wrap(fault.Internal, err, "security validation")
+}
+
 // requestFault maps a request validation failure, by error type, to the
-// fault the client sees. Priority: body too large, authentication, the
-// restricted rule, unsupported media type, parameters, body.
-func (s *server) requestFault(r *http.Request, rt *route, p *authn.Principal, err error) error {
+// fault the client sees. Priority: body too large, unsupported media type,
+// parameters, body. (Authentication and the restricted rule ran before.)
+func (s *server) requestFault(r *http.Request, rt *route, err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return s.tooLarge()
@@ -226,14 +268,6 @@ func (s *server) requestFault(r *http.Request, rt *route, p *authn.Principal, er
 	errs := []error{err}
 	if me, ok := err.(openapi3.MultiError); ok { //nolint:errorlint // kin-openapi returns it unwrapped
 		errs = me
-	}
-	for _, e := range errs {
-		if sre, ok := e.(*openapi3filter.SecurityRequirementsError); ok { //nolint:errorlint
-			return authFault(sre)
-		}
-	}
-	if p != nil && p.Restricted && !rt.restricted {
-		return restrictedFault()
 	}
 	var params, body, other *openapi3filter.RequestError
 	for _, e := range errs {
@@ -471,6 +505,8 @@ type state struct {
 	s         *server
 	route     *route
 	in        openapi3filter.RequestValidationInput
+	secIn     openapi3filter.RequestValidationInput
+	secReq    http.Request // body-less shallow copy for the security step
 	out       openapi3filter.ResponseValidationInput
 	opts      openapi3filter.Options
 	authFn    openapi3filter.AuthenticationFunc // st.authenticate, bound once
@@ -510,6 +546,8 @@ func (sp *statePool) get() *state { return sp.p.Get().(*state) }
 func (sp *statePool) put(st *state) {
 	st.route, st.principal = nil, nil
 	st.in = openapi3filter.RequestValidationInput{}
+	st.secIn = openapi3filter.RequestValidationInput{}
+	st.secReq = http.Request{}
 	st.out = openapi3filter.ResponseValidationInput{}
 	st.opts = openapi3filter.Options{}
 	clear(st.params)

@@ -83,13 +83,15 @@ type SigningKey struct {
 	CreatedAt time.Time
 }
 
-// Revocation revokes one token (TokenID set) or every token of a user issued
-// at or before RevokedBefore (UserID set). Rows are kept until ExpiresAt, the
-// moment every token they could match has expired anyway.
+// Revocation revokes one token (TokenID set), every token of a user issued
+// at or before RevokedBefore (UserID set) or every token of a CIAM client
+// issued at or before RevokedBefore (ClientID set). Rows are kept until
+// ExpiresAt, the moment every token they could match has expired anyway.
 type Revocation struct {
 	ID            uint64 `gorm:"primaryKey;autoIncrement"`
 	TokenID       string `gorm:"size:64;index"`
 	UserID        string `gorm:"size:32;index"`
+	ClientID      string `gorm:"size:64"` // CIAM client id (OAuthClient.ID)
 	RevokedBefore time.Time
 	ExpiresAt     time.Time `gorm:"index"`
 	CreatedAt     time.Time
@@ -109,5 +111,7 @@ func All() []any {
 	return []any{
 		&Domain{}, &User{}, &PasswordHistory{}, &LoginProtect{},
 		&HTTPSCredential{}, &SigningKey{}, &Revocation{}, &OAuthClient{},
+		&PasswordPolicy{}, &LoginPolicy{}, &LockoutCounter{}, &AuditEvent{},
+		&MFADevice{}, &MFAUsedCode{}, &LoginCode{}, &OutboxMessage{},
 	}
 }

@@ -30,14 +30,16 @@ type userRev struct{ before, keep int64 } // unix microseconds
 
 // revset is the in-memory revocation set that Validate consults.
 type revset struct {
-	mu     sync.RWMutex
-	tokens map[[16]byte]int64 // token id -> keep until (unix µs)
-	users  map[string]userRev
+	mu      sync.RWMutex
+	tokens  map[[16]byte]int64 // token id -> keep until (unix µs)
+	users   map[string]userRev
+	clients map[string]userRev // CIAM client id -> cut-off
 }
 
 func (r *revset) init() {
 	r.tokens = make(map[[16]byte]int64)
 	r.users = make(map[string]userRev)
+	r.clients = make(map[string]userRev)
 }
 
 func (r *revset) revoked(c *Claims) bool {
@@ -50,6 +52,11 @@ func (r *revset) revoked(c *Claims) bool {
 	}
 	if c.UserID != "" {
 		if u, hit := r.users[c.UserID]; hit && iat <= u.before {
+			return true
+		}
+	}
+	if c.Kind == KindClient && c.ClientID != "" {
+		if u, hit := r.clients[c.ClientID]; hit && iat <= u.before {
 			return true
 		}
 	}
@@ -66,15 +73,26 @@ func (r *revset) addToken(id [16]byte, keep int64) {
 
 func (r *revset) addUser(userID string, before, keep int64) {
 	r.mu.Lock()
-	u, ok := r.users[userID]
+	addCutoff(r.users, userID, before, keep)
+	r.mu.Unlock()
+}
+
+func (r *revset) addClient(clientID string, before, keep int64) {
+	r.mu.Lock()
+	addCutoff(r.clients, clientID, before, keep)
+	r.mu.Unlock()
+}
+
+// addCutoff records a cut-off in m (the caller holds the lock).
+func addCutoff(m map[string]userRev, id string, before, keep int64) {
+	u, ok := m[id]
 	if !ok {
 		u = userRev{before: before, keep: keep}
 	}
 	// The latest cut-off covers every earlier one.
 	u.before = max(u.before, before)
 	u.keep = max(u.keep, keep)
-	r.users[userID] = u
-	r.mu.Unlock()
+	m[id] = u
 }
 
 func (r *revset) apply(row *store.Revocation) {
@@ -87,10 +105,13 @@ func (r *revset) apply(row *store.Revocation) {
 	if row.UserID != "" {
 		r.addUser(row.UserID, row.RevokedBefore.UnixMicro(), keep)
 	}
+	if row.ClientID != "" {
+		r.addClient(row.ClientID, row.RevokedBefore.UnixMicro(), keep)
+	}
 }
 
 // prune drops entries kept until before now and reports how many remain.
-func (r *revset) prune(now int64) (tokens, users int) {
+func (r *revset) prune(now int64) (tokens, users, clients int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, keep := range r.tokens {
@@ -103,7 +124,12 @@ func (r *revset) prune(now int64) (tokens, users int) {
 			delete(r.users, id)
 		}
 	}
-	return len(r.tokens), len(r.users)
+	for id, u := range r.clients {
+		if u.keep < now {
+			delete(r.clients, id)
+		}
+	}
+	return len(r.tokens), len(r.users), len(r.clients)
 }
 
 // parseID decodes 32 lowercase hex characters without allocating.
@@ -219,13 +245,13 @@ func (s *Service) syncOnce(ctx context.Context) error {
 // prune deletes expired revocation rows and drops expired set entries.
 func (s *Service) prune(ctx context.Context) error {
 	now := s.now()
-	tokens, users := s.revs.prune(now.UnixMicro())
+	tokens, users, clients := s.revs.prune(now.UnixMicro())
 	res := s.db.WithContext(ctx).Where("expires_at < ?", now.UTC()).Delete(&store.Revocation{})
 	if res.Error != nil {
 		return fmt.Errorf("prune revocations: %w", res.Error)
 	}
 	s.log.Debug("pruned token revocations", "deleted_rows", res.RowsAffected,
-		"revoked_tokens", tokens, "revoked_users", users)
+		"revoked_tokens", tokens, "revoked_users", users, "revoked_clients", clients)
 	return nil
 }
 
@@ -307,6 +333,30 @@ func (s *Service) RevokeUser(ctx context.Context, userID string, at time.Time) e
 	row := store.Revocation{UserID: userID, RevokedBefore: before, ExpiresAt: keep}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("revoke user tokens: %w", err)
+	}
+	return nil
+}
+
+// RevokeClient revokes every token of the CIAM client clientID issued at or
+// before at (the zero time means now), e.g. when the client is deleted. It
+// takes effect on this instance at once, on the others within about
+// SyncInterval.
+func (s *Service) RevokeClient(ctx context.Context, clientID string, at time.Time) error {
+	if clientID == "" {
+		return errors.New("revoke client tokens: empty client id")
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	before := at.UTC().Truncate(time.Microsecond)
+	keep := before.Add(s.cfg.ClientLifetime + rowGrace)
+	if !s.now().Before(keep) {
+		return nil // every token it could match has expired
+	}
+	s.revs.addClient(clientID, before.UnixMicro(), keep.UnixMicro())
+	row := store.Revocation{ClientID: clientID, RevokedBefore: before, ExpiresAt: keep}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("revoke client tokens: %w", err)
 	}
 	return nil
 }

@@ -34,6 +34,11 @@ type Config struct {
 	// user token's life: Issue clamps to it and Validate enforces it, so a
 	// user-wide revocation row can expire Lifetime after its cut-off.
 	Lifetime time.Duration
+	// ClientLifetime is the upper bound of a CIAM client token's life
+	// (default 7 days): Issue clamps to it and Validate enforces it, so a
+	// client-wide revocation row (RevokeClient) can expire ClientLifetime
+	// after its cut-off.
+	ClientLifetime time.Duration
 	// SyncInterval is how often Run reads new revocations (default 1s).
 	SyncInterval time.Duration
 	// Now is the clock for issuing and expiry (default time.Now).
@@ -114,6 +119,9 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = 24 * time.Hour
 	}
+	if cfg.ClientLifetime <= 0 {
+		cfg.ClientLifetime = 7 * 24 * time.Hour
+	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = time.Second
 	}
@@ -146,10 +154,18 @@ func deriveKey(secret []byte) []byte {
 
 func (s *Service) now() time.Time { return s.cfg.Now() }
 
+// lifetime is the longest life of a token of kind k.
+func (s *Service) lifetime(k Kind) time.Duration {
+	if k == KindClient {
+		return s.cfg.ClientLifetime
+	}
+	return s.cfg.Lifetime
+}
+
 // Issue signs c and returns the token and the claims it carries. It fills
 // TokenID and IssuedAt (now), and ExpiresAt (now+Lifetime unless c.ExpiresAt
-// is set). A user token never lives longer than Lifetime. Times are truncated
-// to microseconds.
+// is set). A user token never lives longer than Lifetime, a client token
+// never longer than ClientLifetime. Times are truncated to microseconds.
 func (s *Service) Issue(ctx context.Context, c Claims) (string, Claims, error) {
 	switch c.Kind {
 	case KindUser:
@@ -168,9 +184,9 @@ func (s *Service) Issue(ctx context.Context, c Claims) (string, Claims, error) {
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	c.IssuedAt = now
-	limit := now.Add(s.cfg.Lifetime)
+	limit := now.Add(s.lifetime(c.Kind))
 	c.ExpiresAt = c.ExpiresAt.UTC().Truncate(time.Microsecond) // as encoded
-	if c.ExpiresAt.IsZero() || (c.Kind == KindUser && c.ExpiresAt.After(limit)) {
+	if c.ExpiresAt.IsZero() || c.ExpiresAt.After(limit) {
 		c.ExpiresAt = limit
 	}
 	if !c.ExpiresAt.After(now) {
@@ -244,12 +260,11 @@ func (s *Service) Validate(ctx context.Context, token string) (Claims, error) {
 	}
 	now := s.now()
 	exp := c.ExpiresAt
-	if c.Kind == KindUser {
-		// Enforce Lifetime even on tokens issued under a longer one, so
-		// user-wide revocation rows never expire before what they match.
-		if lim := c.IssuedAt.Add(s.cfg.Lifetime); lim.Before(exp) {
-			exp = lim
-		}
+	// Enforce the lifetime even on tokens issued under a longer one, so
+	// user- and client-wide revocation rows never expire before what they
+	// match.
+	if lim := c.IssuedAt.Add(s.lifetime(c.Kind)); lim.Before(exp) {
+		exp = lim
 	}
 	if !now.Before(exp) {
 		return Claims{}, errExpired()

@@ -1,0 +1,85 @@
+// Package audit keeps the security audit trail: who changed or reset a
+// password, changed a policy or login protection, failed a verification or
+// got locked out — with the source address and the outcome, never a secret.
+// Events are rows in the shared database, so every instance writes to and
+// reads the same trail.
+package audit
+
+import "time"
+
+// Type names what happened. The values are stable: they are stored and
+// filtered on, and they are part of the API.
+type Type string
+
+// Event types.
+const (
+	// PasswordChanged: a user changed its own password (Keystone, CIAM
+	// change-password-verify).
+	PasswordChanged Type = "password.changed"
+	// PasswordReset: an administrator (or CIAM client) set a user's password.
+	PasswordReset Type = "password.reset"
+	// VerificationFailed: a wrong password (or HTTPS Git password, or TOTP
+	// code) for an existing user. Detail "credential" names which.
+	VerificationFailed Type = "credential.verification_failed"
+	// CredentialLocked: failures reached the login policy's limit and the
+	// credential is locked. Detail: "credential", "locked_until".
+	CredentialLocked Type = "credential.locked"
+	// PasswordPolicyChanged / LoginPolicyChanged: an administrator changed a
+	// policy of the domain. Detail: each changed field as "old -> new".
+	PasswordPolicyChanged Type = "password_policy.changed"
+	LoginPolicyChanged    Type = "login_policy.changed"
+	// LoginProtectChanged: a user's login protection setting was stored.
+	LoginProtectChanged Type = "login_protect.changed"
+)
+
+// Types lists every event type (the API's enum).
+func Types() []Type {
+	return []Type{PasswordChanged, PasswordReset, VerificationFailed, CredentialLocked,
+		PasswordPolicyChanged, LoginPolicyChanged, LoginProtectChanged}
+}
+
+// Outcome of the recorded action.
+type Outcome string
+
+// Outcomes.
+const (
+	Success Outcome = "success"
+	Failure Outcome = "failure"
+)
+
+// Actor types.
+const (
+	ActorUser      = "user"      // a user's token
+	ActorClient    = "client"    // a CIAM client
+	ActorAnonymous = "anonymous" // nobody authenticated yet (token issuance)
+	ActorSystem    = "system"    // latchkey itself
+)
+
+// Event is what a caller records. Empty ActorID/ActorType and SourceIP are
+// filled from the request context (authn principal and client address);
+// Outcome defaults to Success. Detail must never hold a secret: no password,
+// hash, token, client secret or one-time code, not even a wrong one.
+type Event struct {
+	Type      Type
+	DomainID  string
+	ActorID   string
+	ActorType string
+	TargetID  string
+	SourceIP  string
+	Outcome   Outcome
+	Detail    map[string]string
+}
+
+// Record is a stored event as read back.
+type Record struct {
+	ID        string
+	Type      Type
+	DomainID  string
+	ActorID   string
+	ActorType string
+	TargetID  string
+	SourceIP  string
+	Outcome   Outcome
+	Detail    map[string]string
+	Time      time.Time
+}
