@@ -208,6 +208,24 @@ func (e IamCreatedUserAccessMode) Valid() bool {
 	}
 }
 
+// Defines values for IamCredentialStatus.
+const (
+	Active   IamCredentialStatus = "active"
+	Inactive IamCredentialStatus = "inactive"
+)
+
+// Valid indicates whether the value is a known member of the IamCredentialStatus enum.
+func (e IamCredentialStatus) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Inactive:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for IamLoginProtectVerificationMethod.
 const (
 	IamLoginProtectVerificationMethodEmail IamLoginProtectVerificationMethod = "email"
@@ -250,6 +268,24 @@ func (e IamLoginProtectOptionVerificationMethod) Valid() bool {
 	case IamLoginProtectOptionVerificationMethodSms:
 		return true
 	case IamLoginProtectOptionVerificationMethodVmfa:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IamOutboxMessageChannel.
+const (
+	IamOutboxMessageChannelEmail IamOutboxMessageChannel = "email"
+	IamOutboxMessageChannelSms   IamOutboxMessageChannel = "sms"
+)
+
+// Valid indicates whether the value is a known member of the IamOutboxMessageChannel enum.
+func (e IamOutboxMessageChannel) Valid() bool {
+	switch e {
+	case IamOutboxMessageChannelEmail:
+		return true
+	case IamOutboxMessageChannelSms:
 		return true
 	default:
 		return false
@@ -1072,6 +1108,29 @@ type IamCiamCreatedClient struct {
 	Name string `json:"name"`
 }
 
+// IamCreateCredentialOption defines model for IamCreateCredentialOption.
+type IamCreateCredentialOption struct {
+	// Description Free text, at most 255 characters.
+	//
+	// Example: CI pipeline
+	Description *string `json:"description,omitempty"`
+
+	// UserId The user who gets the access key.
+	//
+	// Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+	UserId string `json:"user_id"`
+}
+
+// IamCreateCredentialRequest defines model for IamCreateCredentialRequest.
+type IamCreateCredentialRequest struct {
+	Credential IamCreateCredentialOption `json:"credential"`
+}
+
+// IamCreateCredentialResponse defines model for IamCreateCredentialResponse.
+type IamCreateCredentialResponse struct {
+	Credential IamCreatedCredential `json:"credential"`
+}
+
 // IamCreateMfaDeviceOption defines model for IamCreateMfaDeviceOption.
 type IamCreateMfaDeviceOption struct {
 	// Name Device name; it becomes the last part of the serial number.
@@ -1175,6 +1234,31 @@ type IamCreateUserResponse struct {
 	User IamCreatedUser `json:"user"`
 }
 
+// IamCreatedCredential defines model for IamCreatedCredential.
+type IamCreatedCredential struct {
+	// Access The access key id (AK), 20 uppercase letters and digits.
+	//
+	// Example: P83EVBZJMXCYTMUIIV7Q
+	Access string `json:"access"`
+
+	// CreateTime Example: 2026-11-22T12:00:00.000000Z
+	CreateTime string `json:"create_time"`
+
+	// Description Example: CI pipeline
+	Description string `json:"description"`
+
+	// Secret The secret access key (SK), 40 letters and digits. Shown only in this response.
+	//
+	// Example: TTqAHPbhWorg9ozx8Dv9MUyzYnOKDppxzHt0Kq4W
+	Secret string `json:"secret"`
+
+	// Status Example: active
+	Status IamCredentialStatus `json:"status"`
+
+	// UserId Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+	UserId string `json:"user_id"`
+}
+
 // IamCreatedMfaDevice defines model for IamCreatedMfaDevice.
 type IamCreatedMfaDevice struct {
 	// Base32StringSeed The TOTP secret (RFC 4648 base32, uppercase, no padding; 160 bits). Returned only here: store it in the authenticator app now.
@@ -1271,6 +1355,32 @@ type IamCreatedUser struct {
 
 // IamCreatedUserAccessMode Example: default
 type IamCreatedUserAccessMode string
+
+// IamCredential defines model for IamCredential.
+type IamCredential struct {
+	// Access Example: P83EVBZJMXCYTMUIIV7Q
+	Access string `json:"access"`
+
+	// CreateTime Example: 2026-11-22T12:00:00.000000Z
+	CreateTime string `json:"create_time"`
+
+	// Description Example: CI pipeline
+	Description string `json:"description"`
+
+	// Status Example: active
+	Status IamCredentialStatus `json:"status"`
+
+	// UserId Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+	UserId string `json:"user_id"`
+}
+
+// IamCredentialList defines model for IamCredentialList.
+type IamCredentialList struct {
+	Credentials []IamCredential `json:"credentials"`
+}
+
+// IamCredentialStatus Example: active
+type IamCredentialStatus string
 
 // IamError defines model for IamError.
 type IamError struct {
@@ -1442,6 +1552,50 @@ type IamMfaDeviceList struct {
 type IamMfaDeviceResponse struct {
 	VirtualMfaDevice IamMfaDevice `json:"virtual_mfa_device"`
 }
+
+// IamMfaOutbox defines model for IamMfaOutbox.
+type IamMfaOutbox struct {
+	Messages []IamOutboxMessage `json:"messages"`
+}
+
+// IamOutboxMessage A message kept in the development outbox instead of being sent.
+type IamOutboxMessage struct {
+	// Body Example: Your latchkey verification code is 204816. It expires in 5 minutes. Do not share it.
+	Body string `json:"body"`
+
+	// Channel Example: sms
+	Channel IamOutboxMessageChannel `json:"channel"`
+
+	// Code The one-time code the message carries.
+	//
+	// Example: 204816
+	Code string `json:"code"`
+
+	// CreatedAt Example: 2026-11-22T12:00:00.000000Z
+	CreatedAt string `json:"created_at"`
+
+	// ExpiresAt When the code stops working; empty when the message has no expiry.
+	//
+	// Example: 2026-11-22T12:05:00.000000Z
+	ExpiresAt string `json:"expires_at"`
+
+	// Id Example: 5b1f0c8e2d7a4e6f9a3c1b0d8e7f6a5b
+	Id string `json:"id"`
+
+	// Recipient The mobile number (`+<country code>-<number>`) or e-mail address the message was for.
+	//
+	// Example: +86-13800000000
+	Recipient string `json:"recipient"`
+
+	// Subject Example: Your latchkey verification code
+	Subject string `json:"subject"`
+
+	// UserId Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+	UserId string `json:"user_id"`
+}
+
+// IamOutboxMessageChannel Example: sms
+type IamOutboxMessageChannel string
 
 // IamPasswordEvaluation defines model for IamPasswordEvaluation.
 type IamPasswordEvaluation struct {
@@ -1643,6 +1797,34 @@ type IamPasswordViolation struct {
 	Rule IamPasswordRule `json:"rule"`
 }
 
+// IamShowCredential defines model for IamShowCredential.
+type IamShowCredential struct {
+	// Access Example: P83EVBZJMXCYTMUIIV7Q
+	Access string `json:"access"`
+
+	// CreateTime Example: 2026-11-22T12:00:00.000000Z
+	CreateTime string `json:"create_time"`
+
+	// Description Example: CI pipeline
+	Description string `json:"description"`
+
+	// LastUseTime First use in the latest 15-minute window of use; null if the key never signed a request.
+	//
+	// Example: 2026-11-22T12:30:00.000000Z
+	LastUseTime *string `json:"last_use_time"`
+
+	// Status Example: active
+	Status IamCredentialStatus `json:"status"`
+
+	// UserId Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+	UserId string `json:"user_id"`
+}
+
+// IamShowCredentialResponse defines model for IamShowCredentialResponse.
+type IamShowCredentialResponse struct {
+	Credential IamShowCredential `json:"credential"`
+}
+
 // IamUnbindMfaDeviceRequest defines model for IamUnbindMfaDeviceRequest.
 type IamUnbindMfaDeviceRequest struct {
 	// AuthenticationCode A current code from the device when users unbind their own device; any 6 digits when an admin unbinds another user's device.
@@ -1657,6 +1839,28 @@ type IamUnbindMfaDeviceRequest struct {
 	//
 	// Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
 	UserId string `json:"user_id"`
+}
+
+// IamUpdateCredentialOption At least one of `status` and `description`.
+type IamUpdateCredentialOption struct {
+	// Description Free text, at most 255 characters.
+	//
+	// Example: CI pipeline (rotated)
+	Description *string `json:"description,omitempty"`
+
+	// Status Example: active
+	Status *IamCredentialStatus `json:"status,omitempty"`
+}
+
+// IamUpdateCredentialRequest defines model for IamUpdateCredentialRequest.
+type IamUpdateCredentialRequest struct {
+	// Credential At least one of `status` and `description`.
+	Credential IamUpdateCredentialOption `json:"credential"`
+}
+
+// IamUpdateCredentialResponse defines model for IamUpdateCredentialResponse.
+type IamUpdateCredentialResponse struct {
+	Credential IamCredential `json:"credential"`
 }
 
 // IamUpdateLoginProtectRequest defines model for IamUpdateLoginProtectRequest.
@@ -1964,8 +2168,9 @@ type KeystoneAuthDomainsResponse struct {
 
 // KeystoneAuthIdentity defines model for KeystoneAuthIdentity.
 type KeystoneAuthIdentity struct {
-	// Methods `["password"]`, `["password","totp"]` or `["token"]`. Each entry is trimmed before it is matched
-	// (one SDK sends `" totp"`). Any other method, or `totp` without `password`, answers 401 `IAM.0001`.
+	// Methods `["password"]`, `["password","totp"]` or `["token"]`; `["totp"]` alone with an
+	// `Openstack-Auth-Receipt` header. Each entry is trimmed before it is matched (one SDK sends
+	// `" totp"`). Any other method, or `totp` without `password` or a receipt, answers 401 `IAM.0001`.
 	//
 	//
 	// Example: ["password"]
@@ -2015,6 +2220,19 @@ type KeystoneAuthProjectRef struct {
 
 	// Name Example: cn-north-4
 	Name *string `json:"name,omitempty"`
+}
+
+// KeystoneAuthReceipt The auth receipt as Keystone shows it (keystoneauth reads `receipt.methods`, `receipt.expires_at` and the top-level `required_auth_methods`). The receipt itself is the `Openstack-Auth-Receipt` header.
+type KeystoneAuthReceipt struct {
+	// ExpiresAt Example: 2026-11-22T12:05:00.000000Z
+	ExpiresAt string `json:"expires_at"`
+
+	// IssuedAt Example: 2026-11-22T12:00:00.000000Z
+	IssuedAt string `json:"issued_at"`
+
+	// Methods Example: ["password"]
+	Methods []string             `json:"methods"`
+	User    KeystoneTokenUserRef `json:"user"`
 }
 
 // KeystoneAuthRequest Body of `POST /v3/auth/tokens`. Only `auth`, `auth.identity` and `auth.identity.methods` are required
@@ -2165,11 +2383,22 @@ type KeystoneError struct {
 		// Message Example: The username or password is wrong.
 		Message string `json:"message"`
 
+		// Receipt latchkey. Only on a 401 of `POST /v3/auth/tokens` that carries the `Openstack-Auth-Receipt` header: the methods done, when the receipt (and the code sent) expires, and what completes the login.
+		Receipt *KeystoneReceiptSummary `json:"receipt,omitempty"`
+
 		// Title The HTTP reason phrase.
 		//
 		// Example: Unauthorized
 		Title string `json:"title"`
 	} `json:"error"`
+
+	// Receipt The auth receipt as Keystone shows it (keystoneauth reads `receipt.methods`, `receipt.expires_at` and the top-level `required_auth_methods`). The receipt itself is the `Openstack-Auth-Receipt` header.
+	Receipt *KeystoneAuthReceipt `json:"receipt,omitempty"`
+
+	// RequiredAuthMethods Only with an auth receipt (as in Keystone): the method sets any of which completes the login.
+	//
+	// Example: [["password","totp"]]
+	RequiredAuthMethods *[][]string `json:"required_auth_methods,omitempty"`
 }
 
 // KeystoneLinks Links of a user or of a collection; `previous` and `next` are null when there is no such page.
@@ -2188,6 +2417,52 @@ type KeystoneMediaType struct {
 
 	// Type Example: application/vnd.openstack.identity-v3+json
 	Type string `json:"type"`
+}
+
+// KeystoneProject A pseudo-project (one per region name) of the caller's domain.
+type KeystoneProject struct {
+	// Description Example:
+	Description string `json:"description"`
+
+	// DomainId Example: 9a8b7c6d5e4f40312a1b2c3d4e5f6a7b
+	DomainId string `json:"domain_id"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// Id Example: 5d1e3f7a9b2c4d6e3c2b1a0f9e8d7c6b
+	Id string `json:"id"`
+
+	// IsDomain Example: false
+	IsDomain bool             `json:"is_domain"`
+	Links    KeystoneSelfLink `json:"links"`
+
+	// Name Example: cn-north-4
+	Name string `json:"name"`
+
+	// ParentId The domain (projects hang directly below it).
+	//
+	// Example: 9a8b7c6d5e4f40312a1b2c3d4e5f6a7b
+	ParentId string `json:"parent_id"`
+}
+
+// KeystoneProjectsResponse defines model for KeystoneProjectsResponse.
+type KeystoneProjectsResponse struct {
+	// Links Links of a user or of a collection; `previous` and `next` are null when there is no such page.
+	Links    KeystoneLinks     `json:"links"`
+	Projects []KeystoneProject `json:"projects"`
+}
+
+// KeystoneReceiptSummary latchkey. Only on a 401 of `POST /v3/auth/tokens` that carries the `Openstack-Auth-Receipt` header: the methods done, when the receipt (and the code sent) expires, and what completes the login.
+type KeystoneReceiptSummary struct {
+	// ExpiresAt Example: 2026-11-22T12:05:00.000000Z
+	ExpiresAt string `json:"expires_at"`
+
+	// Methods Example: ["password"]
+	Methods []string `json:"methods"`
+
+	// RequiredAuthMethods Example: [["password","totp"]]
+	RequiredAuthMethods [][]string `json:"required_auth_methods"`
 }
 
 // KeystoneRole defines model for KeystoneRole.
@@ -2271,6 +2546,17 @@ type KeystoneTokenUser struct {
 	//
 	// Example:
 	PasswordExpiresAt string `json:"password_expires_at"`
+}
+
+// KeystoneTokenUserRef defines model for KeystoneTokenUserRef.
+type KeystoneTokenUserRef struct {
+	Domain KeystoneDomainRef `json:"domain"`
+
+	// Id Example: 0c5a1e2b3d4f45a6b7c8d9e0f1a2b3c4
+	Id string `json:"id"`
+
+	// Name Example: alice
+	Name string `json:"name"`
 }
 
 // KeystoneUpdateUserRequest defines model for KeystoneUpdateUserRequest.
@@ -2707,6 +2993,9 @@ type Keystone500 = KeystoneError
 // Keystone503 defines model for Keystone503.
 type Keystone503 = KeystoneError
 
+// KeystoneAuthReceipt401 defines model for KeystoneAuthReceipt401.
+type KeystoneAuthReceipt401 = KeystoneError
+
 // KeystoneDefault defines model for KeystoneDefault.
 type KeystoneDefault = KeystoneError
 
@@ -2773,6 +3062,21 @@ type ListAuditEventsParams struct {
 	Marker *string `form:"marker,omitempty" json:"marker,omitempty"`
 }
 
+// ListPermanentAccessKeysParams defines parameters for ListPermanentAccessKeys.
+type ListPermanentAccessKeysParams struct {
+	// UserId ID of the user whose keys are listed (default the caller).
+	UserId *string `form:"user_id,omitempty" json:"user_id,omitempty"`
+}
+
+// ListMfaOutboxParams defines parameters for ListMfaOutbox.
+type ListMfaOutboxParams struct {
+	// UserId Only the messages of this user.
+	UserId *string `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Limit At most this many messages (default 100).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // DeleteMfaDeviceParams defines parameters for DeleteMfaDevice.
 type DeleteMfaDeviceParams struct {
 	// UserId ID of the device's user; must be the caller.
@@ -2807,6 +3111,15 @@ type KeystoneCheckTokenParams struct {
 type KeystoneCreateUserTokenParams struct {
 	// Nocatalog If present (with any value, even empty), `catalog` is left out of the response.
 	Nocatalog *string `form:"nocatalog,omitempty" json:"nocatalog,omitempty"`
+
+	// OpenstackAuthReceipt The receipt from the `Openstack-Auth-Receipt` header of an earlier 401 (login protection by `sms` or `email`). Send it with the `totp` method whose passcode is the code that was sent.
+	OpenstackAuthReceipt *string `json:"Openstack-Auth-Receipt,omitempty"`
+}
+
+// KeystoneListProjectsParams defines parameters for KeystoneListProjects.
+type KeystoneListProjectsParams struct {
+	// Name The project (region) name, e.g. `cn-north-4`.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
 // KeystoneListUsersParams defines parameters for KeystoneListUsers.
@@ -2848,6 +3161,12 @@ type ValidateHttpsInfoV2JSONRequestBody = RepoValidateHttpsInfoRequest
 
 // CreateCiamClientJSONRequestBody defines body for CreateCiamClient for application/json ContentType.
 type CreateCiamClientJSONRequestBody = IamCiamClientCreateRequest
+
+// CreatePermanentAccessKeyJSONRequestBody defines body for CreatePermanentAccessKey for application/json ContentType.
+type CreatePermanentAccessKeyJSONRequestBody = IamCreateCredentialRequest
+
+// UpdatePermanentAccessKeyJSONRequestBody defines body for UpdatePermanentAccessKey for application/json ContentType.
+type UpdatePermanentAccessKeyJSONRequestBody = IamUpdateCredentialRequest
 
 // CreateBindingDeviceJSONRequestBody defines body for CreateBindingDevice for application/json ContentType.
 type CreateBindingDeviceJSONRequestBody = IamBindMfaDeviceRequest
@@ -3008,12 +3327,30 @@ type ServerInterface interface {
 	// DeleteCiamClient Delete a CIAM OAuth client
 	// (DELETE /v3.0/OS-CIAM/clients/{client_id})
 	DeleteCiamClient(c *gin.Context, clientId string)
+	// ListPermanentAccessKeys List the access keys of a user
+	// (GET /v3.0/OS-CREDENTIAL/credentials)
+	ListPermanentAccessKeys(c *gin.Context, params ListPermanentAccessKeysParams)
+	// CreatePermanentAccessKey Create a permanent access key
+	// (POST /v3.0/OS-CREDENTIAL/credentials)
+	CreatePermanentAccessKey(c *gin.Context)
+	// DeletePermanentAccessKey Delete an access key
+	// (DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key})
+	DeletePermanentAccessKey(c *gin.Context, accessKey string)
+	// ShowPermanentAccessKey Show an access key
+	// (GET /v3.0/OS-CREDENTIAL/credentials/{access_key})
+	ShowPermanentAccessKey(c *gin.Context, accessKey string)
+	// UpdatePermanentAccessKey Activate, deactivate or describe an access key
+	// (PUT /v3.0/OS-CREDENTIAL/credentials/{access_key})
+	UpdatePermanentAccessKey(c *gin.Context, accessKey string)
 	// CreateBindingDevice Bind your virtual MFA device
 	// (PUT /v3.0/OS-MFA/mfa-devices/bind)
 	CreateBindingDevice(c *gin.Context)
 	// DeleteBindingDevice Unbind a virtual MFA device
 	// (PUT /v3.0/OS-MFA/mfa-devices/unbind)
 	DeleteBindingDevice(c *gin.Context)
+	// ListMfaOutbox Read the development outbox of login codes
+	// (GET /v3.0/OS-MFA/outbox)
+	ListMfaOutbox(c *gin.Context, params ListMfaOutboxParams)
 	// ShowUserMfaDevice Show a user's virtual MFA device
 	// (GET /v3.0/OS-MFA/users/{user_id}/virtual-mfa-device)
 	ShowUserMfaDevice(c *gin.Context, userId string)
@@ -3083,6 +3420,9 @@ type ServerInterface interface {
 	// KeystoneCreateUserToken Issue a token
 	// (POST /v3/auth/tokens)
 	KeystoneCreateUserToken(c *gin.Context, params KeystoneCreateUserTokenParams)
+	// KeystoneListProjects Find a project by name
+	// (GET /v3/projects)
+	KeystoneListProjects(c *gin.Context, params KeystoneListProjectsParams)
 	// KeystoneListUsers List users
 	// (GET /v3/users)
 	KeystoneListUsers(c *gin.Context, params KeystoneListUsersParams)
@@ -3442,6 +3782,121 @@ func (siw *ServerInterfaceWrapper) DeleteCiamClient(c *gin.Context) {
 	siw.Handler.DeleteCiamClient(c, clientId)
 }
 
+// ListPermanentAccessKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListPermanentAccessKeys(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPermanentAccessKeysParams
+
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", c.Request.URL.Query(), &params.UserId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter user_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListPermanentAccessKeys(c, params)
+}
+
+// CreatePermanentAccessKey operation middleware
+func (siw *ServerInterfaceWrapper) CreatePermanentAccessKey(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreatePermanentAccessKey(c)
+}
+
+// DeletePermanentAccessKey operation middleware
+func (siw *ServerInterfaceWrapper) DeletePermanentAccessKey(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "access_key" -------------
+	var accessKey string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "access_key", c.Param("access_key"), &accessKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter access_key: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.DeletePermanentAccessKey(c, accessKey)
+}
+
+// ShowPermanentAccessKey operation middleware
+func (siw *ServerInterfaceWrapper) ShowPermanentAccessKey(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "access_key" -------------
+	var accessKey string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "access_key", c.Param("access_key"), &accessKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter access_key: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ShowPermanentAccessKey(c, accessKey)
+}
+
+// UpdatePermanentAccessKey operation middleware
+func (siw *ServerInterfaceWrapper) UpdatePermanentAccessKey(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "access_key" -------------
+	var accessKey string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "access_key", c.Param("access_key"), &accessKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter access_key: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.UpdatePermanentAccessKey(c, accessKey)
+}
+
 // CreateBindingDevice operation middleware
 func (siw *ServerInterfaceWrapper) CreateBindingDevice(c *gin.Context) {
 
@@ -3466,6 +3921,41 @@ func (siw *ServerInterfaceWrapper) DeleteBindingDevice(c *gin.Context) {
 	}
 
 	siw.Handler.DeleteBindingDevice(c)
+}
+
+// ListMfaOutbox operation middleware
+func (siw *ServerInterfaceWrapper) ListMfaOutbox(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMfaOutboxParams
+
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", c.Request.URL.Query(), &params.UserId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter user_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", c.Request.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter limit: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListMfaOutbox(c, params)
 }
 
 // ShowUserMfaDevice operation middleware
@@ -4035,6 +4525,27 @@ func (siw *ServerInterfaceWrapper) KeystoneCreateUserToken(c *gin.Context) {
 		return
 	}
 
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Openstack-Auth-Receipt" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Openstack-Auth-Receipt")]; found {
+		var OpenstackAuthReceipt string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Openstack-Auth-Receipt, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Openstack-Auth-Receipt", valueList[0], &OpenstackAuthReceipt, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Openstack-Auth-Receipt: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.OpenstackAuthReceipt = &OpenstackAuthReceipt
+
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -4043,6 +4554,33 @@ func (siw *ServerInterfaceWrapper) KeystoneCreateUserToken(c *gin.Context) {
 	}
 
 	siw.Handler.KeystoneCreateUserToken(c, params)
+}
+
+// KeystoneListProjects operation middleware
+func (siw *ServerInterfaceWrapper) KeystoneListProjects(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params KeystoneListProjectsParams
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", c.Request.URL.Query(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter name: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.KeystoneListProjects(c, params)
 }
 
 // KeystoneListUsers operation middleware
@@ -4284,6 +4822,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.HEAD(options.BaseURL+"/v3/auth/tokens", wrapper.KeystoneCheckToken)
 	router.POST(options.BaseURL+"/v3/auth/tokens", wrapper.KeystoneCreateUserToken)
 	router.GET(options.BaseURL+"/v3/auth/domains", wrapper.KeystoneListAuthDomains)
+	router.GET(options.BaseURL+"/v3/projects", wrapper.KeystoneListProjects)
 	router.GET(options.BaseURL+"/v3/users", wrapper.KeystoneListUsers)
 	router.POST(options.BaseURL+"/v3/users", wrapper.KeystoneCreateUser)
 	router.DELETE(options.BaseURL+"/v3/users/:user_id", wrapper.KeystoneDeleteUser)
@@ -4311,6 +4850,12 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.PUT(options.BaseURL+"/v3.0/OS-MFA/mfa-devices/bind", wrapper.CreateBindingDevice)
 	router.PUT(options.BaseURL+"/v3.0/OS-MFA/mfa-devices/unbind", wrapper.DeleteBindingDevice)
 	router.GET(options.BaseURL+"/v3.0/OS-MFA/users/:user_id/virtual-mfa-device", wrapper.ShowUserMfaDevice)
+	router.GET(options.BaseURL+"/v3.0/OS-MFA/outbox", wrapper.ListMfaOutbox)
+	router.GET(options.BaseURL+"/v3.0/OS-CREDENTIAL/credentials", wrapper.ListPermanentAccessKeys)
+	router.POST(options.BaseURL+"/v3.0/OS-CREDENTIAL/credentials", wrapper.CreatePermanentAccessKey)
+	router.DELETE(options.BaseURL+"/v3.0/OS-CREDENTIAL/credentials/:access_key", wrapper.DeletePermanentAccessKey)
+	router.GET(options.BaseURL+"/v3.0/OS-CREDENTIAL/credentials/:access_key", wrapper.ShowPermanentAccessKey)
+	router.PUT(options.BaseURL+"/v3.0/OS-CREDENTIAL/credentials/:access_key", wrapper.UpdatePermanentAccessKey)
 	router.GET(options.BaseURL+"/v4/user/https-password-setting", wrapper.ShowHttpsPasswordSetting)
 	router.PUT(options.BaseURL+"/v4/user/https-password-setting", wrapper.UpdateHttpsPasswordSetting)
 	router.PUT(options.BaseURL+"/v4/user/https-password", wrapper.UpdateHttpsPassword)
@@ -4434,6 +4979,15 @@ type Keystone503JSONResponse struct {
 	Body KeystoneError
 
 	Headers Keystone503ResponseHeaders
+}
+
+type KeystoneAuthReceipt401ResponseHeaders struct {
+	OpenstackAuthReceipt *string
+}
+type KeystoneAuthReceipt401JSONResponse struct {
+	Body KeystoneError
+
+	Headers KeystoneAuthReceipt401ResponseHeaders
 }
 
 type KeystoneDefaultJSONResponse KeystoneError
@@ -5891,6 +6445,559 @@ func (response DeleteCiamClientdefaultJSONResponse) VisitDeleteCiamClientRespons
 	return err
 }
 
+type ListPermanentAccessKeysRequestObject struct {
+	Params ListPermanentAccessKeysParams
+}
+
+type ListPermanentAccessKeysResponseObject interface {
+	VisitListPermanentAccessKeysResponse(w http.ResponseWriter) error
+}
+
+type ListPermanentAccessKeys200JSONResponse IamCredentialList
+
+func (response ListPermanentAccessKeys200JSONResponse) VisitListPermanentAccessKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPermanentAccessKeys401JSONResponse struct{ Iam401JSONResponse }
+
+func (response ListPermanentAccessKeys401JSONResponse) VisitListPermanentAccessKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPermanentAccessKeys403JSONResponse struct{ Iam403JSONResponse }
+
+func (response ListPermanentAccessKeys403JSONResponse) VisitListPermanentAccessKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPermanentAccessKeys404JSONResponse struct{ Iam404JSONResponse }
+
+func (response ListPermanentAccessKeys404JSONResponse) VisitListPermanentAccessKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPermanentAccessKeys500JSONResponse struct{ Iam500JSONResponse }
+
+func (response ListPermanentAccessKeys500JSONResponse) VisitListPermanentAccessKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPermanentAccessKeysdefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response ListPermanentAccessKeysdefaultJSONResponse) VisitListPermanentAccessKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKeyRequestObject struct {
+	Body *CreatePermanentAccessKeyJSONRequestBody
+}
+
+type CreatePermanentAccessKeyResponseObject interface {
+	VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error
+}
+
+type CreatePermanentAccessKey201ResponseHeaders struct {
+	CacheControl *string
+}
+
+type CreatePermanentAccessKey201JSONResponse struct {
+	Body    IamCreateCredentialResponse
+	Headers CreatePermanentAccessKey201ResponseHeaders
+}
+
+func (response CreatePermanentAccessKey201JSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKey400JSONResponse struct{ Iam400JSONResponse }
+
+func (response CreatePermanentAccessKey400JSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKey401JSONResponse struct{ Iam401JSONResponse }
+
+func (response CreatePermanentAccessKey401JSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKey403JSONResponse struct{ Iam403JSONResponse }
+
+func (response CreatePermanentAccessKey403JSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKey404JSONResponse struct{ Iam404JSONResponse }
+
+func (response CreatePermanentAccessKey404JSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKey413JSONResponse struct{ Iam413JSONResponse }
+
+func (response CreatePermanentAccessKey413JSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKey500JSONResponse struct{ Iam500JSONResponse }
+
+func (response CreatePermanentAccessKey500JSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKey503JSONResponse struct{ Iam503JSONResponse }
+
+func (response CreatePermanentAccessKey503JSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePermanentAccessKeydefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response CreatePermanentAccessKeydefaultJSONResponse) VisitCreatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermanentAccessKeyRequestObject struct {
+	AccessKey string `json:"access_key"`
+}
+
+type DeletePermanentAccessKeyResponseObject interface {
+	VisitDeletePermanentAccessKeyResponse(w http.ResponseWriter) error
+}
+
+type DeletePermanentAccessKey204Response struct {
+}
+
+func (response DeletePermanentAccessKey204Response) VisitDeletePermanentAccessKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePermanentAccessKey401JSONResponse struct{ Iam401JSONResponse }
+
+func (response DeletePermanentAccessKey401JSONResponse) VisitDeletePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermanentAccessKey403JSONResponse struct{ Iam403JSONResponse }
+
+func (response DeletePermanentAccessKey403JSONResponse) VisitDeletePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermanentAccessKey404JSONResponse struct{ Iam404JSONResponse }
+
+func (response DeletePermanentAccessKey404JSONResponse) VisitDeletePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermanentAccessKey500JSONResponse struct{ Iam500JSONResponse }
+
+func (response DeletePermanentAccessKey500JSONResponse) VisitDeletePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePermanentAccessKeydefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response DeletePermanentAccessKeydefaultJSONResponse) VisitDeletePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowPermanentAccessKeyRequestObject struct {
+	AccessKey string `json:"access_key"`
+}
+
+type ShowPermanentAccessKeyResponseObject interface {
+	VisitShowPermanentAccessKeyResponse(w http.ResponseWriter) error
+}
+
+type ShowPermanentAccessKey200JSONResponse IamShowCredentialResponse
+
+func (response ShowPermanentAccessKey200JSONResponse) VisitShowPermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowPermanentAccessKey401JSONResponse struct{ Iam401JSONResponse }
+
+func (response ShowPermanentAccessKey401JSONResponse) VisitShowPermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowPermanentAccessKey403JSONResponse struct{ Iam403JSONResponse }
+
+func (response ShowPermanentAccessKey403JSONResponse) VisitShowPermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowPermanentAccessKey404JSONResponse struct{ Iam404JSONResponse }
+
+func (response ShowPermanentAccessKey404JSONResponse) VisitShowPermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowPermanentAccessKey500JSONResponse struct{ Iam500JSONResponse }
+
+func (response ShowPermanentAccessKey500JSONResponse) VisitShowPermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowPermanentAccessKeydefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response ShowPermanentAccessKeydefaultJSONResponse) VisitShowPermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermanentAccessKeyRequestObject struct {
+	AccessKey string `json:"access_key"`
+	Body      *UpdatePermanentAccessKeyJSONRequestBody
+}
+
+type UpdatePermanentAccessKeyResponseObject interface {
+	VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error
+}
+
+type UpdatePermanentAccessKey200JSONResponse IamUpdateCredentialResponse
+
+func (response UpdatePermanentAccessKey200JSONResponse) VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermanentAccessKey400JSONResponse struct{ Iam400JSONResponse }
+
+func (response UpdatePermanentAccessKey400JSONResponse) VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermanentAccessKey401JSONResponse struct{ Iam401JSONResponse }
+
+func (response UpdatePermanentAccessKey401JSONResponse) VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermanentAccessKey403JSONResponse struct{ Iam403JSONResponse }
+
+func (response UpdatePermanentAccessKey403JSONResponse) VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermanentAccessKey404JSONResponse struct{ Iam404JSONResponse }
+
+func (response UpdatePermanentAccessKey404JSONResponse) VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermanentAccessKey413JSONResponse struct{ Iam413JSONResponse }
+
+func (response UpdatePermanentAccessKey413JSONResponse) VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermanentAccessKey500JSONResponse struct{ Iam500JSONResponse }
+
+func (response UpdatePermanentAccessKey500JSONResponse) VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePermanentAccessKeydefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response UpdatePermanentAccessKeydefaultJSONResponse) VisitUpdatePermanentAccessKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateBindingDeviceRequestObject struct {
 	Body *CreateBindingDeviceJSONRequestBody
 }
@@ -6142,6 +7249,101 @@ type DeleteBindingDevicedefaultJSONResponse struct {
 }
 
 func (response DeleteBindingDevicedefaultJSONResponse) VisitDeleteBindingDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMfaOutboxRequestObject struct {
+	Params ListMfaOutboxParams
+}
+
+type ListMfaOutboxResponseObject interface {
+	VisitListMfaOutboxResponse(w http.ResponseWriter) error
+}
+
+type ListMfaOutbox200JSONResponse IamMfaOutbox
+
+func (response ListMfaOutbox200JSONResponse) VisitListMfaOutboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMfaOutbox400JSONResponse struct{ Iam400JSONResponse }
+
+func (response ListMfaOutbox400JSONResponse) VisitListMfaOutboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMfaOutbox401JSONResponse struct{ Iam401JSONResponse }
+
+func (response ListMfaOutbox401JSONResponse) VisitListMfaOutboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMfaOutbox403JSONResponse struct{ Iam403JSONResponse }
+
+func (response ListMfaOutbox403JSONResponse) VisitListMfaOutboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMfaOutbox500JSONResponse struct{ Iam500JSONResponse }
+
+func (response ListMfaOutbox500JSONResponse) VisitListMfaOutboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMfaOutboxdefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response ListMfaOutboxdefaultJSONResponse) VisitListMfaOutboxResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8574,15 +9776,20 @@ func (response KeystoneCreateUserToken400JSONResponse) VisitKeystoneCreateUserTo
 	return err
 }
 
-type KeystoneCreateUserToken401JSONResponse struct{ Keystone401JSONResponse }
+type KeystoneCreateUserToken401JSONResponse struct {
+	KeystoneAuthReceipt401JSONResponse
+}
 
 func (response KeystoneCreateUserToken401JSONResponse) VisitKeystoneCreateUserTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.OpenstackAuthReceipt != nil {
+		w.Header().Set("Openstack-Auth-Receipt", fmt.Sprint(*response.Headers.OpenstackAuthReceipt))
+	}
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8670,6 +9877,87 @@ type KeystoneCreateUserTokendefaultJSONResponse struct {
 }
 
 func (response KeystoneCreateUserTokendefaultJSONResponse) VisitKeystoneCreateUserTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListProjectsRequestObject struct {
+	Params KeystoneListProjectsParams
+}
+
+type KeystoneListProjectsResponseObject interface {
+	VisitKeystoneListProjectsResponse(w http.ResponseWriter) error
+}
+
+type KeystoneListProjects200JSONResponse KeystoneProjectsResponse
+
+func (response KeystoneListProjects200JSONResponse) VisitKeystoneListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListProjects401JSONResponse struct{ Keystone401JSONResponse }
+
+func (response KeystoneListProjects401JSONResponse) VisitKeystoneListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListProjects403JSONResponse struct{ Keystone403JSONResponse }
+
+func (response KeystoneListProjects403JSONResponse) VisitKeystoneListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListProjects500JSONResponse struct{ Keystone500JSONResponse }
+
+func (response KeystoneListProjects500JSONResponse) VisitKeystoneListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListProjectsdefaultJSONResponse struct {
+	Body       KeystoneError
+	StatusCode int
+}
+
+func (response KeystoneListProjectsdefaultJSONResponse) VisitKeystoneListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -9745,12 +11033,30 @@ type StrictServerInterface interface {
 	// DeleteCiamClient Delete a CIAM OAuth client
 	// (DELETE /v3.0/OS-CIAM/clients/{client_id})
 	DeleteCiamClient(ctx context.Context, request DeleteCiamClientRequestObject) (DeleteCiamClientResponseObject, error)
+	// ListPermanentAccessKeys List the access keys of a user
+	// (GET /v3.0/OS-CREDENTIAL/credentials)
+	ListPermanentAccessKeys(ctx context.Context, request ListPermanentAccessKeysRequestObject) (ListPermanentAccessKeysResponseObject, error)
+	// CreatePermanentAccessKey Create a permanent access key
+	// (POST /v3.0/OS-CREDENTIAL/credentials)
+	CreatePermanentAccessKey(ctx context.Context, request CreatePermanentAccessKeyRequestObject) (CreatePermanentAccessKeyResponseObject, error)
+	// DeletePermanentAccessKey Delete an access key
+	// (DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key})
+	DeletePermanentAccessKey(ctx context.Context, request DeletePermanentAccessKeyRequestObject) (DeletePermanentAccessKeyResponseObject, error)
+	// ShowPermanentAccessKey Show an access key
+	// (GET /v3.0/OS-CREDENTIAL/credentials/{access_key})
+	ShowPermanentAccessKey(ctx context.Context, request ShowPermanentAccessKeyRequestObject) (ShowPermanentAccessKeyResponseObject, error)
+	// UpdatePermanentAccessKey Activate, deactivate or describe an access key
+	// (PUT /v3.0/OS-CREDENTIAL/credentials/{access_key})
+	UpdatePermanentAccessKey(ctx context.Context, request UpdatePermanentAccessKeyRequestObject) (UpdatePermanentAccessKeyResponseObject, error)
 	// CreateBindingDevice Bind your virtual MFA device
 	// (PUT /v3.0/OS-MFA/mfa-devices/bind)
 	CreateBindingDevice(ctx context.Context, request CreateBindingDeviceRequestObject) (CreateBindingDeviceResponseObject, error)
 	// DeleteBindingDevice Unbind a virtual MFA device
 	// (PUT /v3.0/OS-MFA/mfa-devices/unbind)
 	DeleteBindingDevice(ctx context.Context, request DeleteBindingDeviceRequestObject) (DeleteBindingDeviceResponseObject, error)
+	// ListMfaOutbox Read the development outbox of login codes
+	// (GET /v3.0/OS-MFA/outbox)
+	ListMfaOutbox(ctx context.Context, request ListMfaOutboxRequestObject) (ListMfaOutboxResponseObject, error)
 	// ShowUserMfaDevice Show a user's virtual MFA device
 	// (GET /v3.0/OS-MFA/users/{user_id}/virtual-mfa-device)
 	ShowUserMfaDevice(ctx context.Context, request ShowUserMfaDeviceRequestObject) (ShowUserMfaDeviceResponseObject, error)
@@ -9820,6 +11126,9 @@ type StrictServerInterface interface {
 	// KeystoneCreateUserToken Issue a token
 	// (POST /v3/auth/tokens)
 	KeystoneCreateUserToken(ctx context.Context, request KeystoneCreateUserTokenRequestObject) (KeystoneCreateUserTokenResponseObject, error)
+	// KeystoneListProjects Find a project by name
+	// (GET /v3/projects)
+	KeystoneListProjects(ctx context.Context, request KeystoneListProjectsRequestObject) (KeystoneListProjectsResponseObject, error)
 	// KeystoneListUsers List users
 	// (GET /v3/users)
 	KeystoneListUsers(ctx context.Context, request KeystoneListUsersRequestObject) (KeystoneListUsersResponseObject, error)
@@ -10399,6 +11708,170 @@ func (sh *strictHandler) DeleteCiamClient(ctx *gin.Context, clientId string) {
 	}
 }
 
+// ListPermanentAccessKeys operation middleware
+func (sh *strictHandler) ListPermanentAccessKeys(ctx *gin.Context, params ListPermanentAccessKeysParams) {
+	var request ListPermanentAccessKeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPermanentAccessKeys(ctx, request.(ListPermanentAccessKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPermanentAccessKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListPermanentAccessKeysResponseObject); ok {
+		if err := validResponse.VisitListPermanentAccessKeysResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreatePermanentAccessKey operation middleware
+func (sh *strictHandler) CreatePermanentAccessKey(ctx *gin.Context) {
+	var request CreatePermanentAccessKeyRequestObject
+
+	var body CreatePermanentAccessKeyJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePermanentAccessKey(ctx, request.(CreatePermanentAccessKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePermanentAccessKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreatePermanentAccessKeyResponseObject); ok {
+		if err := validResponse.VisitCreatePermanentAccessKeyResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeletePermanentAccessKey operation middleware
+func (sh *strictHandler) DeletePermanentAccessKey(ctx *gin.Context, accessKey string) {
+	var request DeletePermanentAccessKeyRequestObject
+
+	request.AccessKey = accessKey
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePermanentAccessKey(ctx, request.(DeletePermanentAccessKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePermanentAccessKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(DeletePermanentAccessKeyResponseObject); ok {
+		if err := validResponse.VisitDeletePermanentAccessKeyResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ShowPermanentAccessKey operation middleware
+func (sh *strictHandler) ShowPermanentAccessKey(ctx *gin.Context, accessKey string) {
+	var request ShowPermanentAccessKeyRequestObject
+
+	request.AccessKey = accessKey
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShowPermanentAccessKey(ctx, request.(ShowPermanentAccessKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShowPermanentAccessKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ShowPermanentAccessKeyResponseObject); ok {
+		if err := validResponse.VisitShowPermanentAccessKeyResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdatePermanentAccessKey operation middleware
+func (sh *strictHandler) UpdatePermanentAccessKey(ctx *gin.Context, accessKey string) {
+	var request UpdatePermanentAccessKeyRequestObject
+
+	request.AccessKey = accessKey
+
+	var body UpdatePermanentAccessKeyJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdatePermanentAccessKey(ctx, request.(UpdatePermanentAccessKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdatePermanentAccessKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(UpdatePermanentAccessKeyResponseObject); ok {
+		if err := validResponse.VisitUpdatePermanentAccessKeyResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateBindingDevice operation middleware
 func (sh *strictHandler) CreateBindingDevice(ctx *gin.Context) {
 	var request CreateBindingDeviceRequestObject
@@ -10476,6 +11949,32 @@ func (sh *strictHandler) DeleteBindingDevice(ctx *gin.Context) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(DeleteBindingDeviceResponseObject); ok {
 		if err := validResponse.VisitDeleteBindingDeviceResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListMfaOutbox operation middleware
+func (sh *strictHandler) ListMfaOutbox(ctx *gin.Context, params ListMfaOutboxParams) {
+	var request ListMfaOutboxRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMfaOutbox(ctx, request.(ListMfaOutboxRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMfaOutbox")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListMfaOutboxResponseObject); ok {
+		if err := validResponse.VisitListMfaOutboxResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -11231,6 +12730,32 @@ func (sh *strictHandler) KeystoneCreateUserToken(ctx *gin.Context, params Keysto
 	}
 }
 
+// KeystoneListProjects operation middleware
+func (sh *strictHandler) KeystoneListProjects(ctx *gin.Context, params KeystoneListProjectsParams) {
+	var request KeystoneListProjectsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.KeystoneListProjects(ctx, request.(KeystoneListProjectsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "KeystoneListProjects")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(KeystoneListProjectsResponseObject); ok {
+		if err := validResponse.VisitKeystoneListProjectsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // KeystoneListUsers operation middleware
 func (sh *strictHandler) KeystoneListUsers(ctx *gin.Context, params KeystoneListUsersParams) {
 	var request KeystoneListUsersRequestObject
@@ -11552,567 +13077,653 @@ func (sh *strictHandler) UpdateHttpsPasswordSetting(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bcuNGtij4KznsPmHKDVLgRTcqHKdVKpUtu26WVFVdNr2JJJAkYYEJGgDFou2KOE/zATMfMPM08zzv",
-	"5+l8yomZ/5jItTKBBJggQYkql3t7R+x2CQTysnLlul9+q7nhdBZyxpO41vutFrF4FvKYwR/nPp12bVv8",
-	"0w15wngi/klns8B3aeKHfP/nOOTiGftAp7OAwT+jKIwGbuixWq92+fTs7Lp5c/Hy7OVN8831xVXTtu1W",
-	"zZJvTeNxrVd7E7OI8DAho3DOvdpHqxa7EzalYrS/R2xU69X+tp8tcx9/jffF8i7EOLWPHz9aNY/FbuTP",
-	"xLpqvdoT6pEr9sucxQmpizcJTEkYv2NBOGN7TTER7rC1qx2evbn5xrTDmwkj1HVZHJMkvGWc+DGZ+nHs",
-	"87FFfH5HA98jYnEfZn7EvOaOYPCG03kyCSP/V+aVAcGqTRj1WAQH/u7du8bZPJkwnoj9w27zQ149OyeH",
-	"Rwc2cSc0CBgfMzFEttZkORNQiZPI52OxJgXkVmdXQH59dnX2wgRlddzD0FuSJAxJQCOxvt0AU41+wRM/",
-	"WZKbMCTPxfibsKt18Ogbf8Pj+WwWRgnziJyIiIMgCfuQ7H+YBrtDqGyiF8zzKbkR02yAQPvkARA4e335",
-	"ddPu2MeGK5VMojBJAp+PxT9ZPAkDj0xoTIaMcRIx6k52d5nEgb+gfKmoSlzpRl2xJFo2zkYJi1Yv0zVz",
-	"Q+4JmkAW1E/IkI3CiJFIfOPzsfFm+TxhYxZpV+tgdxT6+v21Cb8uecIiTgPc664Amo56zaI7FhF4cQMu",
-	"HdidR96rwKuYRXe+ywSVTth0FkY08oMlmXN6R/2ADoOdEZVrOdObbOjPBa2eshGdB0kFcO8ADmd8ScJk",
-	"wiLct2CKJJkwYgAFgP7ywYIJUNKjduH0vwjCsc8HsyhMmJs0GRcn4n0hMIGSiP0yF+yZzKJwxqJkuQUW",
-	"XFYVVS5LsP/ywYKKmXcIfI/k5MtwTib0jpEp9ZjabkxoJhH4Id/RpvOyydpddx6+6+I5vw/nhEYMpE5t",
-	"HUlIZiwahdEUsE/ChXmEujvc+rMwGvqex/iGfXcfvu9uYd/n4TzwUNb2uUfmMYt6xHYPaIu1hx2vO+oe",
-	"0MPhkXvsnTB71KLtYcft7mjbL8OEPBMS/oZtnzx82wcr2+ajwHcTErruPBJXeDFhnNBEkPcE5IeQxImg",
-	"knd+lMxpQF48OyMeA+LcIDSIGPWWZCiWvyNwpGtaC43WQ5G/1Vp75UFWjv1fGenatm0LQif1kR1ts1xs",
-	"Xrft9sORoNX+BBLj5XYC4+UfzdgvHywu4gU7LMD2jJM5Zx9mzBXUErc4i9gd4+LvRMpULCKjKJyS0TwY",
-	"+QGcwjKcRwoZdwT3ErlyDbod7ILFHD62IHm5rRz5OWDbrqXIy3sIkZdmGfI7toyTkLP7CZL4iUCArm1b",
-	"RgK01j6hE1qrNmVxTMds/UuJn4gF6PJi7WNl9FHbrSaGqreNVyaDXOuBkGtZjyWk6jC91+cK2rqguktw",
-	"5wXgivDuPBDeHetRxWMd6PcfQ0E+lZN3CXZN+K4I8+4DYd61HlM010F+7yEUxFMRfZcQ1+T+ihA/eCDE",
-	"D8wQPyqhx1OWTEKPvH5zIwgu4GsQhAvmkVEYkf27zr7A332w3Mdmar31EAriL/BDAaMz/GKXoF8dfd0Z",
-	"5EQDeH9VKBCkFDcbk2Tix2RGkwluNt7sCUiPuPVAQtYyEbIHqDpl3GL9N+oQy3ScXR5luR5V7VLdS6PS",
-	"IN4+sXatZRWBXvkzBfcVDWuXADeobxWvziNL1WoVBw+UWw9K5NbHUu70497ZkAoVjErfLtGhRKusdPkO",
-	"Hii3HZTJbffVOYs3r9o3CtYGZXOXkDbqsp/X1du1VrsRJmWqbQlYAPuu2Cx8236odls7/6Zpt6ROlmHN",
-	"axrRqeKFvTy/lBIQRjV8e/3qJRo5EprM41qvNqJ+wLYI88B9VFNb8V3jZVTgaD0cHMd2twCOlyF5zSII",
-	"6Qh5T9dsNBVTQuRfEGLRuBGy4KNCJq9hVgBNZzeg6eRAo2lxj7dVTavbvM9W51PfiEIwyiMBoVxE3AyT",
-	"B4qHuTCNe0h1PQDRVIhbCBTlm4kfFWIGGa8MVJ+SzeAaDnZBue0VPH3Db3m44LjDxwRuicS0ERd3zVw3",
-	"LLOMtRrXmS2z+7D4A52G6BJcgYpMkmQWD9wg5Gzg0+lAEHQynQu6wkgSzRkJIzKiQbyNIwHXvwVD7Zaf",
-	"VvdhQQlPL94ijtrANXJaR84iS3w+CqMp/nv7MMkNWzZwyvV77jzw6O1ud2XD75VlmoOJVAoTp2Q+G0fU",
-	"Y6j6ZD/EhHIPqcruAFHko2uh0Oo8/gWIHhrTuWHDG3jm2v3/aeIaN8CgjAt2PwMu2D14MJm1jRGzRSa4",
-	"C0Cu43jrMOlROF73fhyvu8rxUvCkSQHnEaMJexOzSPkhe7/VZFScj7kDNEmiAY0YXUWNt4x7YSQkvMgf",
-	"zhPWJGeuy2bgBOIe8cc8jNDQlx5r7es55WMv5OOaVbQsWzjX0I+SiUeXm+cj9eVyuWxMpw3P26syeevk",
-	"xG7Y3UbruHR210+Wu9np9YTxXyeMl041Ztwz3bj7TDalASudaOJHbOAZ0wAeDNK23e427KMG3Ezz9L7H",
-	"gCgP+Hw63NWGL1rtTvfg8Oh487T48y4mndE4noVRUjrnlHI6ZmLu3Ux4QlvDttvxuuxg1D2kR8Nj98Sz",
-	"WWvUpp1h1z0oXQj33dsBp9MdbXzB/AXzS2ebxyzaIZjZdBaES1aO0Iswuh3MAuqy3V5VctWf23b78Ck5",
-	"Z4IFmBbAptQPVqe9aIjnhHpexOLYInPu/zJniiJ74ZT6vElu6C3jPdK1beIYU6q6Tn5lv04oHzcXzP+n",
-	"fNZ0w6lQA+mH54yPk0mt1z44MC4TYbgzVLxotO3ugZlysg8J47GPrK0giEaMNSBKIH0pmze2MFjTIzQm",
-	"Y/+OcSULzyPOPDJckq8vbnLrEJw1TgYunk+vdn7eaNntbk3wxhmNkikw3Zo6SLE6udxw+DNzE/Fg5Edx",
-	"ssPb8c58NQK601l+EKhgmmfqe17AdjiTcZJw6AeG8V/Ac4Kk3Yz2IJeEnJFwRJJFSAQ2xL0+bxBHnFLH",
-	"dcM5T6IlEbIePGEN/AFHxUcOWmP1dwXWOP84PnQs4tj28aEjlGhH/LfeanSJ54/9JN6z4Ds5FCek1ei0",
-	"5W8WYc1xE8ZotDrHiqXgeN1u4+jItk9su9XuOE1ymRA/znCTxiRmPGmKfeBoJOTBskcoEZsOBHTPJz6n",
-	"ZKqDiNRbLfV+nNAIgpYXfjIhrb3sNmiXQCwZfl/ZPWyd1B195QQhx1b3tNfs8z4/48tkIqZkQcxIPZ5R",
-	"V9xCSpx/ODBNOE9gJqfhWCRgScKieE9sHGiWJFOdY4f0a5cy3zG3v2a/dtrnySY613GafZ5DusJ6TTho",
-	"xvArRgMifmoSKX+DsuIAUxLPnSY5I4J1L8LIQ6MLDxNIsKM+J35iES6k55G4J3BmLGYwokX8JO7zmc+X",
-	"Pid15//77//n//vf/w+nRxygywvmC1SBfxP5x4L58LdjkWazudcr7P/1u6fm7cPtJkhJNOLeah8bABFG",
-	"Y6kYbZbnBDKSMBpT7v+KVhfxZSXZ7tXV1w2pc60sQcFzdQmX3E98GqQQP0WQxzTx49FSowtfxNmpzMLA",
-	"d5ek7k6Ye4uUP8n8mXv5dT2J/PEk+ds3NBqGUdtuHxoXuPAGYuLBNPT80dIcASNwBJfnCvgzmDRdFMWr",
-	"AOyCQEJRHsXAbgcJCI76xhFXBThZbsnizXSNwzAMGAU3Soqjq8t7Y6Ckp2TI3HDKYgyHPXuBGxADwCmO",
-	"QojfEVhLonnAYlKXV9hKKR5cefF2nzuNQdOx4DLkSRHFtwlcCPhgr4Ls0l5B6lR6ySP1YVcwLZ7iuOH0",
-	"ADACzSMWANYOAh+10034nkP1KRM0KZ74s3gNxvsJm8aa+SKTFOQDGkV0CfqzSh2r9X7UDi9ljz8ZpI0s",
-	"X25Ft04N/abc7O6J1ODrmGrOuDcLfZ4AmyncCGlmG7iBL+Qfk4imWVM0M0t5Yn/JCLmVbli49mOVTZzD",
-	"4gsRvNKN1CxfERiC9C0VyhCsfFg4Rg0y+pBlRwnuXs1aUkgGgj003IiB9kkDVShA2T/rIAuPfBZ4AiVf",
-	"hvhvQTbQNtNQa0N5R6ALAoLyeMGiuM9lwQFxOxdRyMdyNHHrWTASFCM9B5is7sCuBHdaOUMQC2pWAS8R",
-	"jYyqA1RAyAxaX8QEXyaXT5tgd4TEyjkPWByTb25uXpMnNPZd9VbhcP1YULAC2znyOqMT2nIPWHvY9Q5H",
-	"x9R2W6wzPPCORie07ZpQQa44Zm7Eki1WjR/sauVvfzn+W/K8PX15OLvqxu9OPvzQcp8ceM+OJt92bt/b",
-	"RoV2HFGelCjPL6SDyJHb09DKIXUw/S38mCFNnmc5/YNsUOdUFahIhThFLCRKOoVruDqXadmxG5pWbCKx",
-	"p4DIeA1osKDLGGzgMAJxaBAUdF4aBMZLu+46YrETg/USinUMYHIzWgwZjViEy7NApAe14kz6keC0e+QJ",
-	"voVqiT6oVE4KIGw/s59PP0TPf/ZuX7TfH7y/efbzy3dvlu9/vrp9OX3ffX/z5OcX7978+v7nt7cv4fdv",
-	"f25+P+1+eMcvu96z92Yde+ZHLB74hn0890cs8acgLcTSXl9vHdu2kKM8lFhOFezHYPONSDKhnLRsiywm",
-	"vjshr8SOJbLHhDPm5fFCDGetGPitmu+VQfdKU+MFBtwhr55FoTd3k1MSwos0EKsOaOJObtmyYAhafjsZ",
-	"fu36r/xvr9/8etl66V/Gl/zqwD2/PLy8nf3r7fm3J022/PZX792l/8q/7Pzw9OX01buLD+9/fRu8mF7a",
-	"Pzz9Yfrq64vF+1+fBS/al60fnnri9+X75bcnTbcd8OH0me3969tgGxRHMFZFXKsG4ElvOOPzqWA7iFGC",
-	"zWiCLT4rjmHVPjTEZ407Ggl5IxbfryA//HGznDE1cpHR5e5Cblk57FIbL2OAb2ae9Bm8XnilboO1ove1",
-	"EFhHAR2TOfcAFYWoz7wv4rwiBxJ2DsbgIjdJ0uX6iLjknC0eUR/5fu6zpPGcgteocXB8L3XkxQYthLMP",
-	"UgkhdXmFUPAPR6ilBHS8l4fcKVn4PCbhHYuIo03uVAFpAXlS+FZCi3d+MnkVeOsQJAy8wfpDgwxvnmSQ",
-	"qFMp8IRcmkKEdLWgkUeC0L0N58m9FMXPGnPKjsHKA7D0VGJm0DtcYAHegJokWPGbkHCAodTf3JxbZOq7",
-	"USgZy96K/+ew0Wo12u2bVrtn2z3bloEgPwixkgrtUwz7H/2+91v3Y0P8p63+c4P/6eX+0+83xT8OP/7w",
-	"d9NxeX4MtTxyMn8pWahkrT8lTr/WrzmoyyfKLiCEFB5yVs0iv94oTj3PR273WjsJNAusIp3JVJ7aBhPi",
-	"qiOqO799lKsWC93buaUcAlYMFyMS9yBgdyxIxQo7N7lRVBCXlBnu2bsJAy+2gDxSOHmJJAUIlnC/4/Ro",
-	"LCGiUYKwJnUpWCTLmc/HCATJZAWAa1YN0CPPavFRZU4r7tFzWP4NDpl/+AwnqGon3wrhHm4YJfV0Cvgz",
-	"RRiyUH6XvWapNdJofTSphi+KlsYUN+Ruc7aZOE0qnYYeC4KivFkr46LII420650CZ0qNxQYDKog2S0zE",
-	"7JTweRAQf5SdAmd3cBYeoek429A8MSCkUsjr/Qg0cHe2zUyqqGavBCZvZhzPBZhhQUpHvhcHOeh1Ws1u",
-	"67h9dPBIHATsdn6egdQOhsesPerSE7flddnR6Jh2hofgbBdPD4elA6m7Z7Z63tuw+arEjJndqR9/qnaj",
-	"UuvmpqJegpy9isZXcmHV7J++EEV0S2jeIKo4cEo1VpG3eKstXTzJoZzG/FNmoniUzm9LobxOSrr0yq0I",
-	"O8KYEvitW5V+HqsidEqIs1V13CPWoifDA6896rJDeuzaw7bXHcG/WMuIxymQzFYop1+zBfn+igxZEPIx",
-	"+j4mLEfrLUHkW/gaTRKIbBTv+YnOj+2aVWvlGbG9HRPWAKL+izovrKxmbXrxTK5tVT1OETQPDtPpfMNo",
-	"kEyuZbx98Vji9LnadngrcFLLsstBAH5djypySNNaLun0bO75ycWdDDcs0BEudA93HvnJklDxIoHsTPBn",
-	"S1YXBh6IU2gLXbEGUzcJo1JjMLCZMCLnl2cvlK00mdCEUDdh3ilh01myVCIHRP8KnqxZU5mnnAN+HM8p",
-	"X1GSWofD9qF93Bp1O17XPWwfu93h8PjYHXXa7GR0YkRpXHPR5iLWWlPG4ppVozzky2k4F3gTL+OETfMn",
-	"I9+vgJ5wBGdi0jf4TfbgXM2WPTrT5s2eXssVQJxnIvUWs+Lwm0EvyofdUDeJCR0qdz6cuUVmLMKCsvWY",
-	"MfLcj5MMd4QwdEeDOUM+giPHRZUitQrLcDipjEaCzHOfjwcq30dwdqNOgSrzCuHyjo7dIXVbx4fDo273",
-	"+OSke2yP2gdDz263R91Do9xrwknYC/E9Uu+0SRAuWOTSmJEJ+yDkoEhgZVQUQY6yiDqvewi0/GRouy2v",
-	"zTqjLjWG2YXzxA2nOfSK52BhA4XDD+ZR4Z5nP1dFqOv0C/jzmRr1o1WLw3nksoE/K3F2oGabS2B0weoW",
-	"hdPcpZxjBHVRJus07War1WkeGS2aNBqzZD1JgOtPhJI6CqNUoQMuH1ua7aRwFJuqnBiX45vUH1AG/ATI",
-	"TcTcMPIgJ+TZOel0Oidke8PGgSbkr65BkpoNNa+y6yaY0Qqd91N3pdyVfl2sjBLnCJx+HjpiZDiaEpSN",
-	"DOS5b7LVAfWAf1USJvMsaUWMFEL9mA18PgqrjvSajtmleH/FeYsr04fcuMcbo5TzTvCsCZ3NGBd4YqKP",
-	"uiSTaoaI0iDYqkcRi5mUYyWxbN6xKNWLBjI/L/dCKs6qUQZ4ZbTxZUnbksey0q16nqM8pnmq0qDXcj3n",
-	"6YS5x1dyr/DwrbbLZ2qT8Mt5uoLnagG5YV7DrgpzPBc7W/MLbln99JN2zim+rJo+0aQ0APPxKha8xCC9",
-	"cIQcMxYETJbHGeftMm2ThUuo04MpjW5NYe6CNDr4o6Os9qB/i7GlISJE+wWYLFamrB1oTKl7MDx0j7xj",
-	"djKyVZS4wfqwXq7U12sVYFNyj5743Hsxok+hpGp51kjOWw7RFQOIozL40zCaMZ6EC66s5drnYUTobJaH",
-	"Q/ekbXdOjHKfYV6k7yU+BjG1fhYdm8QkTlhhxuOjVhsS/Va9hCzyaaDlNmhROXTa2yTW9KYjuk8D32WN",
-	"2STkbIPBwhwfAKGhNAhY9FBmWqri57dprTngtYdQglSQi4Ry8uqN1YNRHhgl8mf2e+xObF41WaGBqTEL",
-	"o4QGG7EiO5HU3KNLKRqUNx43JqCVkhE3xYkNUkI24is8UPOaqy+ozBS03YoQEhKz77sks0wmIzW2Ecq0",
-	"W7bJtqdG37i4VyWhgEBcpTUgRI8Va5KLOxYts4g3FQHSLItAWxfPhb+J0ecxIz6PE0Y9QcspGTPOIor6",
-	"ByP140arfaxpfxbhIYR/R2GgPT4lmc+2zzWnrSUNJcydhMzba5LnjN4xoVuAeh2SMUv0WS2hPId8LAQJ",
-	"zopBsbN/xjERMs8/9ntfVffmnJGADlmAUere1Od+nESCPcakLkN8pJ+lQKmKd7sQiFshzsqIzY9Kp6ue",
-	"viXFhpAHSwyV9mMZKLkSmbcuMO9r2riZD74Pu/9atP5iHJ+EceTP+L6MBN5IxdGMGOVR03yj8BtwiZ4S",
-	"yGzPYuulAB4lSjhE+UcluRTCvnTp7R5x7mvtKGApYaqq2yiMTrO6IY8l9smzWOegWAV+KROXnRgG0xEd",
-	"4E6q8CrjyRYXahi66mLLGPwDVpvpRQ9eKHgw1rBWRI2MsV5Btgfa3YH8EUpaHz58kHlyESOFeCS8ZySg",
-	"SxZhCogKVIJdmbwAED04TdOOZKmD9F9FE7TjhjwOA+bAYmPiUi6mEbzy7PUlBtzGpN61O8TBMojHLQf8",
-	"0gZngLS6ZHPNonAc0emUJr5gIXKuvNkje3tVT4wYNWdQnasUO4qFKsVbFjKYJBxjoAokyThw4yEBr2Uf",
-	"OiQNxy5aNO1jY9zZ2kyKZxHDrm9pUh7lS0GLnH+Sv5H/QjBoR8YjE5nz1++Tv5P/IF/imlpH5Wt6Qt1b",
-	"xj1BWKA4RGSRGV1OweKRMFopwzjHVzbppV/EaQoTTatWgLdB5TWQrt1ViLCSBn0fZvWARG0807ZD/BGZ",
-	"0mAURlMh1Qmg2vAQ8hv3DGxg6zRtngazpTfKFBUG4UrytmdxUET5wysFb5i5YKtx2NWE4B4pzxgjkDB2",
-	"mqVQQtZYWcrYaUkO/Hk5IeoJENstALHMUgCo2ycZ1A1Af1h+YpPcrAvkhLQRFiNKdBy1W1mHTUgPWN6H",
-	"QcYdIsmxI5NJF4zepiPuNck7eZn9pBj1pUXmcE+nlRTpYaFgwZxHfswa37EkCVij2zaCACSSTRnbWu6y",
-	"JajvNIwT0mmfGkmeIptOE46lu3pSh1kacfY2QqVVdoitzsm66LbZwhtkPvW11wQyMqeM8jgf7aQkJmkd",
-	"N2R2ajFyY5ZglzixBPBiwQnsNcmZxAUAzYMSPz+UCn6XT5XICYvxOaEcAkKhIBF6qc2H8yEtwyGZkp1j",
-	"AIDmM+pHkLtURvVanVICN/e9r+C+WeH8qxkLZwGzPPcr+YL45wrRM6cvf1hTLwT6kD4IAL5n3H5uK4FH",
-	"Z1VUYYNQnLG9jQJcqUQ8l1HZlaRKTRQ0mWerLGNdXFN16RYiG7ZfgiYVryxgSGPWaQ8Q4oOYsRJN6ObV",
-	"zWtl8AEXbvewe0zwa4vMZzP08ltISD3P5+NT0jq0ydBP4r0mSVORAG0mLGI92SbOT9QlWPE5EB4u8mjz",
-	"4u2rpy+//ebw8vX31xc3T789fHrxrxcXN9+3n7x7+uzVxYUxTiCZiZEH88hf3ZtKe8oivvGaxnSaGrho",
-	"LC5AfnXikzdXlwiLw3bnWOiqdMqQg19/c9ayyGHKwDs2ifcstB8FzCOOmraH8qO8/gLBUZL8Jz5PI4Zl",
-	"khteMyGYsygbpCCqyf329veTMJntp1NRd8r+CeTjv+LGvtoETZRxcbqv1Dj4kAbjMPKTyfQrsVd8hrv9",
-	"6hD/mrHID72vOrbpTH7BfN/BjI+rnckZef3ya+JPBceXxOn7q9R55Ghn7FiAloddUo8Tyj0qOHowm9Ah",
-	"SyzAzZVAZ//tk1dXC/u7r8fh2dnZ2cvrN5OLN2PxzwvxP0/Oz+D/Dkez5K34x/ltcPH926su//olvHU2",
-	"Pnty/d0/bt3v4fVvr94cXES3347H46++qlk1LLcp2M8yYZU8WAU9zqfTHKIMfA8RAnxXslJLhiWFze3E",
-	"B1YMhys4owxkZD1JUmkxBps1vgC8p0leqRRFGQ2FGvaCyTjbWFzPiGVZo2B/3ag7P6o2u1nxxC0OzFEz",
-	"OWumRd7cnJO6s8Zm6fzh5s28Gr2VjvuYttJU/VyvIa7TCDdKkcV13id4yo8Hctfhghc82KVpVauG4I2K",
-	"2EClmFZL3JBvAwY2yXM2QmfLYuVF6ZrB10ld06QsoYzm3kWV7os4E9sHoLr4yXKADAPEeHsVp48a9kGj",
-	"3fpEOF2iuUHPplwxKb1iU642VF1PMJrzmBVTI7fUuR6gZG2ZYlI2q6z0gj/rVaRP0+Rx4oUsloSZeyr0",
-	"fG1K2oc1VqybNGf9i1jW4Qgj4s7jJJyyCOCsza2St0B/F/Pr7GB9VpNaRIlGZFyGeHdHsxuzG6oqexuU",
-	"uxWVaz1jLwspUEQxh5ja0nPTWjl+m+cQ6m5pPDNLUSmSwjyrzCFL4dBKpI11ZX9MtXiyhoJVa93cv1Pg",
-	"rmriXNLpc5/fxtcsGBlyIeTTQm2rq+coRmMVlUiFvWGvqC9iMpsPA98lb66e5/EXyuj39vd9Om1qfHT/",
-	"rtO0919dN95cX1ztg7th/8FOMFh62Y6zyETzhZU2JZWWroyJUneQplCTnCiIeJEpGVyXdBmnxB/noqNE",
-	"MASo5UGl6SRODcSkbpOvSDga5dnAiZEoIomDaNrBKIwGMIFhn4Kwo/+dmih87SyrxT+PGejexjpOEkoD",
-	"bx5Rszvkhc/nOcN3nAgIYDBrbtJOSebx2Fdxt3CbDQwGA1YzdgYOMynxi4nSyXPzHZimw2MbiAMaZFPP",
-	"I9O073zuhQuokTnFXcK/8SDBSCk/RS+ewI/CllvGNcQMugvAbsO5KW4BlQwiXyTyRW0huVkOjYAVxz+I",
-	"mMt4IneqwrrNk3l+PAvoEqpVVBAHClfScIxrgW1ALav0kq2CrHR7ZVdkM7Uo8+k+wxJeSSilp1NCZZhU",
-	"oETfW8ZmWNoP/GZNciYdaOLHcEQiSPLNvGm28qYddZxPS2ryDlyBxFxbV+bubTt7p8QmdQpVNlIPDOxq",
-	"jyTziMcQZDUarRCtKf3gT4UW3e7aEGSBf+2YnPVSh0jOR2ahqFXVGytOKtsgOs1iabI2yGglVLNgq9a0",
-	"jh//459/+y+4BFwBLqDf7/f//h9f/vTl3x+D5pbvqXWwQpDT0+roh2WmW7sl1eXLPCiS8XSRLX2RnT+G",
-	"vlcGb0tf+eFm8O6ALZyayhQjnpYv+9Be4SYZwLvdCgt/AKe514plN6YqPGoD0S/1A+kZPRX8MKt8xMwg",
-	"5YA/VVhYmWfo/it7wJown8egL21hEjMqs/exi+UytrBT9rou2iQtNJJgzUOHQ3RQ5iqWGVriTi1oTOKF",
-	"n0CSfDgaSWYAX+jhTvE01tTTu+mICvVY6K85y7D8oWoqR6ZMm/ZY4YTMAem5PLSt4tJzp78pMr0wTYXl",
-	"lkWF5mJv8qHW316/ekkkVmH5SllryOmD+atfc9ZIWhuRtBJuYeMlMoJMT0LjWzSpyTrUF2LxYkWcMS+W",
-	"jATe9DmB1hg9QgkYOyAWxYmnsWOBKz0XAIU/AoqJn8kQGvzLcEXy4tmZCj6F9wSmOaSubdnOR5kptPdj",
-	"QlUpULwCgOES5D0krvmRjjor/vpHuAYPRv6NNDOjYluh/To0L1vXGs/6p01L+wQpZ5tAYCZKq3G3W1Em",
-	"LaB3A1kyTbRpyTsOQt5F9LHKx70QSlhJ2RkeJgOGv5uopxaKHLMkUdFxWUkuMFmCyE6Gc1ksRFAxSWdB",
-	"UJvQeFIwQPxYi+mUDWg8kHmqNas28cX7IFZUPdI0cXkeMFNu+u4ECKFZl3hPZDkUkoIRggcF1RxGK9F+",
-	"pV64Oz/ESjWxsQxGtJSjychEGecSRqrkKrYI0ILDK5eL0uD4Vi1ii3pRCJrcBqwCWlXGz/LcQco9X3U9",
-	"y/+0oe6o+lALEcXmL+hrRBS1BCceC/amEsMKkani/wQBbdXunfeR3hmV+ZEFVCMKKePQjvM/1pQVLWb0",
-	"pEDe4sDKqB7LEZ2K+KdRqo8r1RO2GKdEe9HWtDr6hj2vcxAUw4xzngFIR1KBx4kgE+IyZ9iAF1k1uEOE",
-	"XDXxSf164Apou/PEv2OyKZ5Lg4E7oZGBbjwP+Ri63c+5WJMQHyM2w5iY1AJW4k0w2krUKlLYBdKKVTYz",
-	"DYJwoVl3TsnI/4Cyb6edn89Yg0HaEbIJoV12mXVLtjOlmhubLnNe7DGExho3bLaJryygbMfXkzBKTFvO",
-	"W3jMlSZAKhqEI2UTUd/GA8+P5YCmmqCuXlJZ8mmxZUgBEoc9j0vdRWZnh9qmQI+BG06HPi83KQrIqOiF",
-	"cKShlBg43oxO6WyCXQhCyYVQEEYDn9+xKCnhtyNoh6zZMtOWOfknkbhpccV8inQpkl5MVT52fgHfzKeU",
-	"NyJGPaF5kHg+ndIovfCK1hQhYWlJzKMonCI/wNoveXNxIQBDtbUSqiKjcQKdh7Mq4dAhyOfjXhY1m2V8",
-	"ZOWyVpJAIK5gxlyf6inTzbURPxt9C4pQkkBrYODRZYz4lwvtqeK4nLEoDjkN0NYPQs3GlAFTuCfgTMQE",
-	"SY910gCXRQI4Q6Yv4nxUjlVUsetCK0/AdA55J1GyZ2lIF0akfn559mKPRGkrsyr4t2D0dqDdvp3sFjJW",
-	"xGF7PtiqqMZ44u09dmW0sJwvrCMoVcmeVYn3lbCKNQi8mfyUUYVKksIf5RwkTslhOJj1ZdySA4qDIGsN",
-	"MPBoDV8gwP5TyiMbvYhK21nxJXZ051R7kyfxMUSL+699nQ/lsQSTcnfJ8YrQYgbs8aeXZu4P4oOcp3kT",
-	"fHcpCZH6dvx5lTfvrTmsdukl0DfZ/gMFsPK1r/SE2Sif3V8OsZRDFmUw0LkZdSeK76+0KAHPDkvWYBwG",
-	"zmYoqws5TQLF7KBZV0Km4R3TQ5WzAGpHFqiLljJ8LhdWRs64HE9zkS+Rh6ymNZaHVrSON1KUUoHrs5ew",
-	"VD7vKRYuLunSurcLPCyV03YnmGHq5vEu1vuxiqRSanR7qP2lxK99L8NLuaFp51aiLdcHtudVrpuAgujL",
-	"IlbpnRCcSXeHpYKyQT5WBFn750DRVEwsgps10N5LnylHT/pAedzSB9kXqwKcJk6jFC0QtmatN9pr4eFq",
-	"UxXqkgrwPVfviz/OJzQ6z8FBPH2T7VH/8yoDB3wrN1d4Wz1+LYGiP7uQcNGfvcx9qsBzqUFH/CTZ/tlY",
-	"vfsOgST+eU2n7Cw+T8Eknn2jQJXHn8zmvmr19ul0IIsTmC2PQO+wQat8z0KH8SQMPKEdjHzIEl1rdbhZ",
-	"SfxQdodWWygqnbYmiRiT0ELPFC0F3Y9gbZDGArz27PUlGdGpD0oGKjB16M/Zte09lRHkxzlreWwqZC9g",
-	"s6b7raT6xorXK18K5mF68ZYt40Rm72x6u0BE0k9xOgvXayIlped7wceBH08sYHGZXHtKFoKvficnADYi",
-	"sOCu07RVvSBpVM4hxqYzHzLTcZMg5OMSy1BEp6bcHiw7r0xiQhKvI0HoEUlULCLlklNiJD/YLTfwp35y",
-	"KjuvJwrZf7M/WuS31seCO7HVrlm1TjvnPCyp6525ByNJurfyMhYOGsbITjGFi7oVVv4WlzCTN3x431K8",
-	"xiK8UpSFe5fefRn8gWlkUMZpDtOKH/2IhAsuX8G6PirnHD+gHCsVym9iQjkW/pEyHX6ZR7KOfdBqHX1u",
-	"hXZTr9xiEsZ6PbY5h4CZRyu7azq8ipER2JAxH7qyPg7xXpEr6yMR18evZD0jL7N8vodWzSgMt1XFimxB",
-	"O7XFcdlwQQaRuQGjUZxFXTl6Q27sjZDVzvmHqjMGpVvqwzANG99L9We99Ms/tDIoq588Um564Z0tyq29",
-	"+vcvrBbQBPqwVy2sVlK4rEpJMkNxrObiQTXJVouQyTwPzZaDUdV34S2LpVUCM0C0Mj4PKFD2ki00Vb6+",
-	"uULYnhEK2xUJe6m1fVWVk9bWBVOFv/bQVeYnKCF5/mjEooyfKi4LdYnFl6CzX5iBJhgMwrXAYLChbdo3",
-	"9uhoiyTyp+Z6X7iarrO3ofCXupV7pxtreh0fHR50O+3W/fLL6a2OYtu3MCyNmiovvfVq66JaCARZMksr",
-	"r2UASJpQ3Vw8Zv2sV5+kLtZ63vlgDl7kwvdj4Q+ue4VDbV/3Sv9uTYOkUSLDvLDFYVm1GfpHFJvZhqFv",
-	"zZG3Ypd/RI2WFZ75h1dpCXx+WymVIk3FL6/Ssp4XfpI6Levqq3T+XeqrVOd/2zGt+/CUf6cyHXgXymiv",
-	"keieSZIbQ8ACGVL3ltS/vrjZ+6vEF1zcv0p4/acr4RXQWCXSmtEE+nnLnpWjeVAoyw54U9o9XYbG+7wc",
-	"szo9+6DXan/axumwaUGboFxjtX3ns8xXqhuESjlppHWeC7ABkHxugKgoTwhyCjIFuB2gYTfAb03LTV3N",
-	"LcZFlGFNoQb2OnrU+fTt9repdmeWLBy0JykijmalhiydCaKGLJ4JNeuchpNmCGEGZ+bRytP+RoUybmt5",
-	"QXpi0iSPFbEf4djsT39sj1/DrpS44tRRWXid/EXZeoq3xSIY973QOthCUJHzEgyjC/3QjIcgpY/noRD1",
-	"XzDPnwtGdQ1dqWpW7eVK7mz606pPBJTTdbRS2mZ0wxX2290oW3wCUf/PVd0OyfIaiXlVGlaCck7i1g+t",
-	"WMWuyPgL2Goqg1cuqK+RwnUfjKlKR0LdhHg0ods4UzCD3eBM8Q3+/t0a0rc1o6Mm+SBewJrjJnGKhN7p",
-	"reijFqFkspyh09XTzbrSH1s3t2vQ7bd727KXj+Vn/1yJF4XMYfbB1AA2WNBlDNylubmDrThkdueHJqq+",
-	"7Uh/9uqEGiyw9/C6+2hOkIflbJMSj9bQCqm+a1X0h9tmtzLKqsiXszny4/yUKpFy07T6KJfqG4FGbri5",
-	"+bv+8TV8sMoe5JCbdvAUqPPqPkr16F0rqSf0eHjkHnoHrDvq2p1WWzWgZgejQ3o0vLfGoXZ5zYKRoCEl",
-	"0rc7ZVsx24zB5o1M5ZakVXBfsZHJroSc0iLDJXF8zxHiu/inmNhgJdoFILeAR4VtxeU3EbdWnTgYUNQQ",
-	"QLUVHkjVs3C0amFVD/BSu9+FlCQo+2LgJM6P/dQi3q/95Fgk/8Tq15IwmYmfQGP7Ufx9y7h40CQX1J0Q",
-	"BtzZj0kS+dMp81Q+kA+lBKYUqj/1eV3od9dPv8uqNhMcGYK5015puFJUD8XvWpultAWRpSV4tdICPS2n",
-	"0IE2n99fPfRN95ZXxQMVBwfjCQBt8/GN+EDcO/g4mW33bTJbzUaUx70JYV6XxgWcRwyQiQZpuKLWAgrH",
-	"X732VXiaaf6UyVVa7Xp/Y0aiaADVKzVChWl+eK0cFcCgBdTW0yxl1SQSRCFDNJGXsqbtKIU85V1YQ+/R",
-	"m8AMNVkiVYsDeam1gcbGVMuSUNnIng+7XhhhOFGn8U0Yxfeg0a+j8GcI3DPynhn+mp6slT/UumqvHSzJ",
-	"L3Ma+CMfT1Cd9F6TyAni1MssdDwI/16ypNfnVE1CQMiRxXoguJiH5JaHC56+sY74PCqWHIy6rOO13dbQ",
-	"pt2TznH7qHVID4Zdt+O1WWtkV8MSlzd4GCWTRnf7c9IiHvKH9CT0MLrs9avrG7J/19mn82Syj81PnSaB",
-	"cA1HPBMsRvy3qcRAeStzz5qSgqnkW7yVfZ7r3SrLxKSUClXqGJoWQqlCLBlnaAqL19pSpX2zbOE+V+nC",
-	"bWl+klbJqR/HPh+bDplKWbvqEa9QaxhgE6m+VrL36v2N8FCYh7jbJGfDmPHEIo5QDJFv//bRga590GNr",
-	"zuFFlRhHLkcEYyflfZHZ0IjuTp8LCELLPyt7ShY+j5vkLM3Agmujd2yWllYIndZaoqr7pQKeoANkn6Pp",
-	"Ze3dWjGl7vKuyX1txb0yorXx4qQsvhKnhXNRbFZwpQZCDRoE+jHWGhPvnCKng/i5ipzLFBB2lo1rEbCa",
-	"mJpxvri8fHo7fv/td+EPl5M79+XZ9+55eHn5dPzr+flZ5/j87PuLD09vzp4/GQfjye34yQ/fv7g4G18s",
-	"xv/6/uvz61++vr4cdp5+f/HNGX3Cn3z99uiSX93R9tv55c+zo+1J0Y0UlKpAU4iRCphQ9qUYiKskm72H",
-	"yzRiXdXkmfRNc+N/OmWpN98vBJkMg9C9NStjBhkHqqFx1kj8KetzMQjGdpTgTI9QctjANrf5LAm9XCad",
-	"zdLGQ/AWRA4Ml31+/eIaioVh6qrWdbARMZf5s4SMgnAhaMciCvlYvBuxWUCXMo8XW3kXCUHLPvwkTPYT",
-	"iGKr8Q3dk7bdOdnuEpzThAbh+EKoX6air94s9HmyvVp7Ib80qUZFYHVY22u59vCEHo+6R+zQO3C7ww5t",
-	"j1rM9k7c42rA8s0RDqveh9RytI1RRLoUMoCsY7WQl850vSgP1jDyxz6nwWBDab2iX7iuMbRDNMoD8p+i",
-	"eTsmSbigkUdUI5X7idmbJH2ei/a+TGJZGtENp3ouVGmLaO4ZpKk+R7ohi9zmosRB9sDob0uGTOTb7+c1",
-	"9trLzqJxDV0zG227fVi9gJ9lOJnq57yFWItm7d+k3+rjfso6HsY5Cni3tcF3R8141XBiIBxy+6XkzIh/",
-	"qFnQTBHWrT2lfRuXfjQ8pEof6wqF7GR0zI68Q/dg2KWdkbFRuc8TFo2om4ucQydLTf7KIYUasgkLgcrq",
-	"tZVRIzY2uh6dL6UDTVE+5O8qdQU/y9OZL8vHX3EtG9+dR0GJNHNPn1K1c80Am4JDXzeua+25r2lgZsg9",
-	"N2Z4iW1CujZ6p3Pb69otU1mRfIO0Yjk9umB+I06WgZ4qbpG0wt5wSfAlcv30u0KoseI0G1usFQsNzRhN",
-	"YuJIa4+zmhmtKioI0q5nogM7M2ZDa1ncDx0q8ZNgHegjRuOQk9kkooWeFrU3nKYNZzZilYw9wOn0DObK",
-	"DeNMjebWomDqSi5EnojHWCgDfbQR/uGGQYBdFk6FUo7eUSn8c/YhQcsJRDKpMJoILBk8JPHcnZCZNOaZ",
-	"PddbOacr+5+ruJCRw+7SL6wg/IJ5Pr2RQuVqf/YCU5nNApmNvP9zDASlgoCqf3XHvWY4YzxOqHubWrYa",
-	"d51/mMcrbBCWJF9at6urMGCb2VVF22DM3PkAuc9uGGrq4CztmFgJJ6QnbH97gaFqs0O14BvlvCkW2QZl",
-	"q5y5+S4j8qXTLKonjWCTNjri0ijymbijoXzbgaLbkzDwYjA2OqldFAVrLEsQxkyxzpSd+3FpuAaI1Vtp",
-	"fTlt0qD5badl5zTsSok2GG2ctje+enZOOp3OCXlzc26Rqe9GYQx9QuKyPtydTxTED336vSqbWdCY4Nv3",
-	"2c+nSkoodQ0LzFYuXfSESIOa/EJLIJkXSwnnNDNwaW7lgZ2OKESu8/VgjnOdYwS4sdcJ807JLGIxJiCr",
-	"vkTKnUzj1fV+erBvaW8GsiQNziCUh0FZWSFpd4c3iM/Bw4m3t6ep9wRiHiGo1kkY0nwpPmRMADrliD8j",
-	"P1n2OTzz4wQ7M+ffywqeYIPme5Ag4GQlnSq2gpMxZkrheY4e6ddZTqRgu5FJvM5O0FD2XvoKscIZ/tHI",
-	"eV0eaMf84x2F6yN+N8NPD8gxW12olovDSL1tt/aE/AsOCszsqrdte+9Uo7l+Iji8YI0+J86/GtdzmLwB",
-	"MxpsNFvFaqBsUNw7DrFxu8rS/2iH/oliCO6XN7uWA57KbEOZqOAn65Jo8+S4fg96vPdf/34fhDaDYN25",
-	"76hSgG6UwyG3N8oVUvVpELwa1Xo/Vp+49tFasY58SCK6zeIv4IMV1Rieri7+J6s0udV5fXZz/o3JHpu1",
-	"q/MTS9YDnTByx7gXCq7owGwOOtCaJRB6WNCuCeTbn9eG9F6xqbTM3dnrS2joa84OKI2WvWIBozEjjI99",
-	"zoD1Vc0yvY/h9pOXEoAcSGS9pcXOFJ9O4xGgt+UijG4h8slC0RHif/Jk6D4s9j4hoZ8PjQZbUhUKjWUO",
-	"2o22/bkmxOUTy7Csp6Hwjgxk9UKfjwnly2Qi/sGK7XIfKTuO1AM/TkgkiRGWMsr1i5z4Y+gwAcwqCBd5",
-	"j4H89aGpWoVyBQYMK+RkbY5V1rxLBhLHZR2sJnmpaqdrr6w2c8tHL2ReyJaTVswahZEQJukt430udov+",
-	"ySP8Bes/pjPsWfmSxDFJwnCl/JUxEmFdQbYzmavUPjgoNJbR6gDM/cAjUTgMk43EuFDtCisqQMG+rHna",
-	"F0rzAygCnrNf5jSQfGJn9HzNWqoWDzfXRGs1cg3pT039AKiLSOI0Bk3nFItZJDSCICkQACi+TAAJ4P38",
-	"5ofhcHtXus99iDnMuncl5cXTsLLaCrHxE0ITmYq8mnRbu+R+0nhN47jRPTZVVylc5Y222EwEq55RU0VG",
-	"MDDah/HJ7YrGFJMm8vQqG2oTaJ778bqmt/fi3dtlnRXk7SqpZ1XJ7Y5E2nvLslJvMV6l0WqpUQhgVT/c",
-	"MjaTdXhlodGr9TygJ+n/PpL/PldUfhPpt2T4yj4S+X0MXUnfTENnNtN+I00n9fPLvS0J+4uMaGtBtbID",
-	"xuPR8ColMH0g8beMx1tR+AcQ3rNcBBPULJIHj/WX6zwkKg5Ir8jFPObtnaYL1wBpWH/tisVMEt6jo459",
-	"LwlzFEauDrcUuVdKO5aUXKjetEJds7csio2Sxyuu9dAUuuIdvpl2yn01Y/w6oe6tOHA3hPAQzGmvFj4s",
-	"Z5aTjPxiFZi7TvNwrT60FXWUs6m0yRXfAfN82oDeQlsPnXmIDQOXnfc4nE1Y5Abh3JO94GPixNDjQoiL",
-	"UqxXtvX5bBZGCcN4sbTxO7xds2pZ84j0xbxQn75ZUr/CK9X3/FidO7hAgqyiheaegkoWKx6p1mHD7jbs",
-	"7g3ocj3U4yroFYUyDXrhB/2UftqM1GYX8iQyBdQ/CyPiRCzokZgFI1ln2uAklT0iZarQ/l1n38F+tJhc",
-	"D1mKPifOvtPndf2QZ2GMwq0jFkD+Qfo1LdkFEhoLYY1rPNvmiKug6JaHYIf1IBdfWQiTShA1tpGHBgUl",
-	"Eq+BhMQIWO+UpH19ZJAZ+N3uOs1tnUCKim3sQ48rrbDTzX4G5+sLCO40+AfuMqK61eqLq5XPKyw3rrpe",
-	"R3YH6di2RabzIPFngRCIQt+VXUSNW9mezsZJ2X7M8L9isxAC6p6yRBYmMcfPZQh+/k3Tbtm23aocP/aa",
-	"RnSqanxUjeda12lCrPobcU/Pg5CzSzpVNRQKYXk3N6+vSb5dASQT9ogjeLZDviL4ztd+Ing/CgEqx7IO",
-	"3bmyAkgOCFriI+3tPo/ZjEY0YXIorS0hMBjmERoTSr69fvWSSOEA1FsZEYIVY5w+yCL9miBhKNH1a8Uk",
-	"aalUhZxVcAgYYfQkDAPwDmz95bU8rJ/KwA9Dl5Qv9ZgBBnU09BO5vb1qdrp1i9swuwR1HfrOCNhnEZmY",
-	"6J4z2InjqFl4FHm+jo+qdYUqX+0Njr/mjWc4tb5pFXR+zZLE52PoUVMeYmnEfQGLWUCFOMk+JNV2LH/Z",
-	"ZsOmlRa3bHonv2lURXMvl/eUwWu7KdtDGduUCbeYUQ0pfHm4nRKq0p84q5QEcua6yd9gxXbkmbMjquR/",
-	"ZMRJvdsjx41cYyMra6rdEfzmN2VsW9eqs8/TZ6s9Oj9aYJfL98CUWvVqU0xSN2WY+C7rYUdfwS2Obdtu",
-	"r0paX0fHDcD6xnds+b9skz+yctRlTMKAPxLZStEI5L+BK9Y18Ol0UCVl2MyPihswjly28rftTXHumxak",
-	"s/WcSqTu+4j6AdNhVwJ4nDEdoXTF3XUrHqwKEk8v3kpfk7ltWS72XbtbeZrmZyXdVIfRZq3SlqqEhsut",
-	"YRQLItIlH4XlvSYXZc7LtJtoiJFvS0zqwsUTPzaZx3yXkTo6ybG4g/ihbdtkKKRLGve5fr/w3q7N2dr2",
-	"yi28bWBSJgu/hUg/eV7hPHHDKWuC3p3MY0co2pBQ7kBum+wM6kQsngeJQ5w77WtxiZnnnGofIxY7fa5/",
-	"DEfqkLoGHgtpUctutdqY66YE2RIP0X0vGi7c0NBXRjmulqEXhx9GEXNz7Hh133mmbPi9MosuPbwrWPxb",
-	"w9RGEiJPDqQGRUw0VTj99aHLuoaZr9PxKrz8TC5oJaq8jIpB7gOGT16L00UsOPfp9JVZvYA+fm7gQ4e6",
-	"LJf9VCkRLI7ToLisVvuZzGwB4PbIE0YjFsneTliuCSstClQYBeECtTCYRUuYh6h8N5SGMxoEtV7tBeV0",
-	"nJVrSGOA8WPNEq3qHr2JxGf7dObv37X3E8YpT9AykrNeCj7VFh/9K62OYDL3piEuuGdIUTWXGCF1P4lX",
-	"I/5S9zmZMOrJggi+GBz/Vt7vXu1fDbES/CzDLjrzv2PL2sePkL43ClF9hZqekPmC36bGDwGLhPocXTOQ",
-	"DZcaf8Z+MpkPwe6j3k//sVIdvlawp1hk4UeswT5QN7GKdU9i34OytMpC08vgdteRJm4wP2olvikfsz6v",
-	"S3XlHAxbQje1soaZcOAW2qaJ7HAHZmOF0ujl9BkOrhcHwMaBsdXn56HHzqIkJuJ6acKnhtxZkQLA/vor",
-	"zs4A0/cI4g85e33Z7PM+x/5RKhluytLCCIxj4XyAQhJrrVR74rvfVV/V38mMJpOY/C4HAZ73e5//3mg0",
-	"0v8X7+sA/B2tg81m0xH//q2PZLxf6/3WB8tCHxP8+pgv1q/1+rlsM6iiJk0P8OP//G//FzzLJAZ4rHL2",
-	"tN+m8Tj74uNHB9aanRCurGmvrK04qN0tHVSOmT+nu9b+XRuHb0GIHcxgib/b2d+l0OhnBh3z5j9afUk0",
-	"4RkS+tLFdHEl3TXb1OW+jVsV8BMj5onUGhjq3XPfXF9cNdOdlU7T51+zJI1gRgnCSLgs4oYzlK82Ui+4",
-	"KPMYIgfEkH3+5ZeK9jPyP//X/41k5PTLL5u4UyF/AGOAvAdS/CJlRl9+SeqrnGcPLt6rbIwphdg450ND",
-	"kahG1mq/R2gQhAuHTOkSyotTqLElwzCKLflJnabdRiEwos9NTjIIkNg7lXnLmGiQbkorFCJIHeY2SrCj",
-	"BBb4LpMipCTXZzPqTlij3bRXiPRisWhS+LkZRuN9+W28//zy/OLl9QV8k+WhplS6ZmWW4prdbOFb4Yxx",
-	"OvNrvVqnaTc7GLk8Ae66L/5nzAwiXUZ5pLcm9clBmUTxiwCugCzxk1PCw0wgQE+neA9h8uWXHdsW56rM",
-	"wwLAYB+2lK1QGsy8kMWnxOTKEqpBGJEO9KBW8bT6+tADYJG7joWJan3ugOeFBD6/XZOlRupOo4F/NuZR",
-	"4OwZPDJ4hOlpX3oahJ77caKM5pDvLQPlBEw7tq1YNcN0/pWETl0BzFvHlRfkR3R3Kv+ldFf+qBxPG9w6",
-	"4MVB183Hnwp+yR9VyumaPNMtcknF+EqQzlyEqUfQ7ML7CGIsKh1b+gQyHwUIRhV9RSAkHuDBmCZLDzCd",
-	"TrwM42O7oMrfyQi0nPxd6/0ooDSfTmm0hMTqODGvUxwBHYMCoQZEkd8o1QoFPTTVDgGiStpNWwrLDY2q",
-	"knEk5Brwux4edU/I//i/u83ungxUBLKtHT+p41g4zp4QckLO+lzK3uTGoBskQiOspCDIove6noDhgiD6",
-	"ZzEMcZ+D8E+TovQPzj7gE+fIP/KmTouA2BosgWyEo16fNzBd/wmNfbe3ujzxmIgLctitz6OAccGKJXMa",
-	"+N5eb+VhDEVj9vYchIbv9TmBXeAPECs0CqNpw2PiM092JcQ5CDwEO752IO1mp9nas0gcykFiyVxiMbYz",
-	"+2ccE8Gf/rHf+8qBkPEm0cuPYVNDpcx5vgemFFgErp3UHXceBaQxJ77XwzmcPVgqDeIQdqC5e8RhnpIw",
-	"EtBzUljIuIIcGBwlFkN/QSHjwuG8icUWodKfVvKQONKJNpA5yk6TOICeshuoqumn5tDQWLwKGiOugvJl",
-	"X3Y+h07vTIC4Psr8McShc89n3GVqn+n+uEf8MQ8j5unpXNIXPxHbhwp4Dg0CwRSw/ae+RSyCR72eLr0o",
-	"QPwyF6KDdNaIieVcTXKmLRWuS7LAlud9bgRODkU6zTbKRy9DXAg2dRCqORDOhjISYOZlJrTINDV1DCjZ",
-	"zKJwGLCpWLM2x0GzDWNbfQ7sFys1ojFqH/870PtqIz5kEmz60jQeO1IbUjP9jtfw99S49XvuyxXNSGlH",
-	"PDTYKMjvgE6/ZzDDd2DUs9evm2AyQxF8zrGkqhwljKQvRN5WgTPTvSoDtioOCCQFR2yRfxDn3bt3Dc3o",
-	"yyTRcarNlr8fWBp0dbUpyvxOnJwKcfPqu4uXpeMJKmG6a9kEc55GBw30LzfOg4RVIAhgq354aUXEe2+j",
-	"z1+jaJeheZ2HZIi8Bu7zniwZjsJrHM9ZTCh4pWQ1yzDw1LsxiRO6lNUo5zzxIQBy2edokJdcDy6QrKoQ",
-	"E+ccBPvzkCdRGPQIDxtxEkbMKEYKxQezEJTNR+70Segt1wiPHxqLxaIBdDxlQ15BmkzJc61XO/I6oxPa",
-	"cg9Ye9j1DkfH1HZbrDM88I5GJ7QNTRJ16l3r1d7+cvy35Hl7+vJwdtWN3518+KHlPjnwnh1Nvu3cvreF",
-	"cJede61XW8WWWmXRToBB5uOi/6FEpBMbbpKXYaI0QEXbgEMCs2N30JdF9q1RJS8iJg4lLlBAgYRjwVMp",
-	"7/OU3MnzrK8gHxaEL95MVRq+oK9Ki3mmDbS31QZ0mUjAt/3Mfj79ED3/2bt90X5/8P7m2c8v371Zvv/5",
-	"6vbl9H33/c2Tn1+8e/Pr+5/f3r6E37/9ufn9tPvhHb/ses/ea0nnPq/1Wse2nXbTAEOrNJ6q80T57F5n",
-	"uF4u16XEZs2SRlA0SutXp7TljJNeqRwjPGi2wLKaGcUxfjVbvrLuq+9NLkKx5u42RwULV7QZzNepeP9m",
-	"LUOwkNcXxSShxqvwB+mqqeVxLl8CqpdNrp4XzPkmeZiguauZcxNuelfARjHR/E5fGpmxkD0Bse63oXbJ",
-	"hs40reTyaUoDinspfU1sQzLMgU7C9A1lzxVvXbcNSSGK+yjhVCXbEndDmzYTCbXKysU9VvsGnB6LEBtx",
-	"arVWsu1WYMqPvv/zVQRSYj9cFOaDbCDvS05dU6bJMP1Z3CTpNw6TSQmaP85UAtpm6agUxaAkmlJpcyzU",
-	"APSSsXeDe0TiUebBhVw2NeEpmG9X11mKl/ce7+PHrTgPhmiUcBzU45QsAHU5ZFs2VTta4kM4D1BDHjKd",
-	"BjIPtYE8j68Bp2htx9Q/N4q+ExhX4nOgOGYWlwLnL+pChsBjIFHuhAYB42NWYP3tQqAavh0xGky/6qcm",
-	"8n5trXxglAVanc02PwEd8SK8f1D1/QN4v31S8f32SWXbpXhf2i0P7E7V9ztb2TnFN1VsnOiCMpgfdTlQ",
-	"M3eeX569MJo60zxGs6kT1ahY1aiUxFkZB0dpRrJQk3VTpvRQYWQBjdDvkxa+jwmNSfq77CCVWmxBitzr",
-	"EQdKf2Dp+yFDr7AYRn2IoYXIXoMAi2Soutf1Qn5xTwtiLEkwtiolGKNVqJFbnOJyc+7/MmcFINUdo5MR",
-	"IrAc7LDpkMC/ZQs/Zn1Oyj7oOKdCA5MkjmCfTUF2HflGB0pxO9AytNKIXYhkaujtn/yYqJY7pxh6BN1B",
-	"iJ/gJmOa+PFoubaYuGHG1++e4p4bjm3bR2Kd2Ihk4Q3EuAPsy+2QurwoMuJ+j0ypntaXS68W84CMr2VZ",
-	"w3Zk7yBBpgBF9oin5a1rB9eEojGMx2Bd82PEPDDJ4rYxJzKZRxw8V2AdhgwNwx3SKtXAMgSLRIupdMTR",
-	"JIn84VzcproTRmO0xMGJzYJwydgAGiA5sB9coEWazaZFHPHp4EvHggXANOL7iAXAdwaBHydrzK5ov4dI",
-	"5h6hObONusLpWep3mNQ1y+xek2CMhhe68ynjYg6MtPBjZEBd215vjHkji7BVssWYuDw2w639KpCguWB+",
-	"oZ9tepY4bJwMXLFOIRicnzdadrsLRS9mNEqmMGPtCqvuP9Wb3db+AV1jj7WusdK5/IOYl7xjfk2Pxq49",
-	"ifzxJPnbNzQahpGM3i4gtmKKKerpu9hOXFgtB/8xH7MmZlq1kmwpUKUtp2sHw2PWHnXpidvyuuxodEw7",
-	"w0P3xLPh6eFwu9VDV2Vvky0DWU1MsOuzJ2XCba0HeQp0diVbDuXVhbOsvY6M51xqTaFQH1GJSHmdwagS",
-	"aNPkBcYvEL2+EIPT1TlRvzHRzKP8elVcOglkhZl5AjFiEFYB5LfiQtXoqxpGvpM8hMT5nBwL2pnLJVhd",
-	"csrb8mtOsR68lxQFkwprzIbLL/JNxvuDiFFviS2O4mb5ijr5FeFh3HM5ncJyXuBgkiFXXlI3vySGLXXu",
-	"taJuYUUXMJZpJamokJ/8UgoVU30rpWvIBslPaxxldzqnGl7yD0vV/clkwX2ceR9gaaHQlkXST2hChhGj",
-	"t7F2W3R9s4K2YLdq99FeHlkb2YV2kYtd/hFM1z99zKkcyHmkJlBZtcjEotK4qCuQsFIdY41WkUUlkzOe",
-	"egaxNyicthqASme17G3c5zm3uDnqzyF9SVrAmT/nXr8GopMThO4tQ+k4ywvMcjDJYiLwXSxaRtRiiSDx",
-	"WSa77hUDsyBgiPhJs89BHJTt3rBgpgWeQ4/hI1v6fktEP3jnx58cUg+jMeXSppZ2xOxz1RJzr5mpHOhM",
-	"RmVBvCgLdeYLqE2orPmLsjqK3wMqp8QmhOnu+zz7BmrITain3cBdiaEvQwyLZqMRc5O4TOa8noSLVOJ8",
-	"iMdISiFQcW9DNWlZVcVLM1IfV2QFDKn1bKuGGKplm24nzSL6yRKs+jlvrp9dIuhigJpxhINep9Xsto7b",
-	"Rwc/yNLMFUXNMgFaPl+5GLXejz9tLZ6uE0p1SbQKt7Dvw10+T+p/xeAym2m/0IekjwRDIEtk+sunpB7O",
-	"6C9zBmVz4HrHWoUJGTjQaWfJp2TCPmhCZ8EgWQFlICVkRpNJhvoK5baxWv60kb/t461p6Im6//5gsWqz",
-	"uYGnX0MAQL6o0yjHojfyeCsNAoD4gsDLc5JVVaWKceqU3PlhoPgjxiTI7sAG9ailDFZZfLTzm/3R2Xd+",
-	"a310yCygLptAZEtMRj4ExPs8a7en7GF1B+WLiR8nYbTcL9YDtYiDEVSrCdP4U8dRelicvWNJQdvqc1Qe",
-	"ZhEb+R+w6aY0feHnXSdDFSl2hBGZ+tyfzqdayaqxfP/AIQtGb7P19bl4fOiQCLpIMS+XUi5BhBrp3pai",
-	"mYqUk0F5JaIZymGr5sIEC/16czfRkvTR6AcCzurrMWPeF7F6R7NM9/kooOOekIBggZuryMrCEFqdL/I0",
-	"Z788Jb5swEwjyHWH3s0r24CGy2KH15pc0yvMJROpxIcNuRixXtgC2i2t/BcS24SkJtkxyMGejEnMCV7K",
-	"4oJ11HYlqpVIZlnx9NcL7yEGwZzgISUuzTD3/dxnSeM5he57jYPjLU1V+iq3srXZfyZbm+5EjlnymLa2",
-	"jFpn1jWhaymd6qEmNjX+9ka2VomRDTpKY63orcxqrXVmNT/Wx7Vkn3TwH4nHdEx9XrrSdslK/bik4sZW",
-	"6y5a2tLh5RrTtn4+VxOQMPJk6VDTiJ2S9absLLfqlKWRUo621X46G/ajjJs9tTErb7zKr8Miau+vff5e",
-	"VUAwzVuw7d2EIRmxRZEJb7WVoo3vfTjXWisKEhCwDz5ar4NwYUEISK7YS29tkRdT/eVirZfS/R7k9/tO",
-	"CA91z4ekYhots7JYW235YMMtEjJK6ZIOV49gSvnSJMFstajDwqJeotk3HGmni3MIRMkKmk7SKBj2wWXM",
-	"I+2qJv/nn7GlvxiamTOfbWfEbhmt/OlYj2ZFNoiqf9mMd2U1uIYwFVmRN6uZhTV9IxazZO8eluSipt3A",
-	"Ejn/qRVubDMe51UArblsBYVbZs4hMMVbWu+KPs8oLydOGHiDrD86RsScyfi0/I/5hLTnr76+fCnThVKV",
-	"OhJMlkP+VpKw6SzBqhP5ymlgXyaZ2gH6VkOztIfz5JRQgpZQVdLaNHUri8/ImScq2xBkI4q1BgMI1TDb",
-	"B2RXs5WmIHK/NE41t3rJHBi2cy81m2zUstfooGmEjGVWRf2YuIHQFctV0T5Xuij57FTRd34yeRV4D1RK",
-	"dewviw55FB01W/5/Dm1Vlrh+TI1VP8vH0lr1OR6sub7UCRr0FohzxAbStCOYwpV/fyaK7X82lekvId8o",
-	"5Fu1jE8bppXcHQWVVJUbUT+YR2uwQxvTMP+ExmTIGFejeygWpoW30amvJmmSm2iJyCxEodYBmfp8njAZ",
-	"YZNJOAWdGCvCal4MUjfXht28i3ZJ4I0qTqtqsGbFpa9WRKwe6T5iaM5iZbeWgm4Y/aVyPWqYDgpkq1pX",
-	"VuJHOxaz9jVhNEgmv5ZG7KgqRG3b1oJfZlEIuQeyT4BEBshiykte38jhHyqLpIVxwtvqwgZOjlUfTbh8",
-	"Fvh3rLk2+eK13Kh4k8uSlRKI11iHVcIRAvCqglHG3Xg0oUPBXaTEbpEDu4OR5Asf+xPmoXmFk3yWwIS1",
-	"NbWMmXusZ87pHfWxs+TOFvYyhPR1b4lOwRToXsgwmQ6hv7ceEcT2/LUYoIrs/ebT6QBk5/nc9z7u3xXL",
-	"kVYyXqSZL5dPSb3TVgKIIKEoguxhnS5zNUa9rVbefFGhCavBfJHb0lojhtYJ9Mezxg+08avdOPnpt077",
-	"o6lf80+Wlow0i5iLta5w0GJDQvU7SRaYkaRq8bXXA74BJb4aPh+FjmwnrGoZZQ7hlJ8N2YTe+eE8smRJ",
-	"+NhS/FpxXewk6qlr25O67Z2hmnGaMtG2bVn7xVDeOIzScsXlpYmtXGHiEgNIn3fbJ7JS4RVLomXjTAhQ",
-	"TpO8iZF037WzAg4mXXmleu5DNGSoel0sLl35Zq+tsL1rjRfrJygAmyS6raW5rE2KNrDWCiUVplLpTa/H",
-	"rioni32mWLBSNQCqWclQrQ2zi8/12UEiTqkgxI6vXcDxqqib0zo0UU4WL4/mAdu0rmMp5epQkUWvc/FE",
-	"0MisZHUzLEVdvrSskLa+HFWQ21wxO6vFJ6tLbyFCr6+DXmLxMNKPOu5NkAjcsEVixlIislc9ThGbB2wT",
-	"qai+QBG7Sh6s+qJTWSiXX2whlssvthDM8YttRXP8Kiecp8gFddCXhHJDJw5Sz1gZuWvlvB6yJK4YWkkN",
-	"1ZnXX3KDWW7I+0aYexungV3ObIGh9smEmY4qZ4hWxfeTCUqK+H4WZzGhsrETlDJw0sKLqSKOhRf38Ydc",
-	"6rIsyYgZxe+E3puuTOAejVR9XY/NoGddyPUGl6U9e/q8DjWVAYUQU1JPWYz9TJy9tKmVnCrO9MOyjlaA",
-	"AmAB5cGyz8Wr0F5GpqINwzmXJX1P0+5Xq6OXNMDShveTmIzmQdCXvTpkhm996142mq0utc0VG9Zg13BI",
-	"9EtiFdSy1yRn6fmrrUA7JBWSml7yFGug5JUmjMGpfvnlRbkUqFwyShT88stTJV2isU4oKJlkWM/K/zl7",
-	"UGnT+a0v2RXUqF5lWFDIWqvGLZlWv/bR6ZU1lTiFkTNxsyex0szIs7dRHu0RrokfpE6DOCz1Su3pXwuY",
-	"9aThKDNc3UxgZQVP4Ho3IED+zOwJbJ8Q5+z15ddNu2MfOwaZmNRj5obitgVslNaREmPt5VxRubglT6cT",
-	"aNHiqnGtqpWw4FjfJi2xD7/7cRLRJIz2iKzAikk0qU/2lFCuKmMjbiCide2OOqQuNK+nMUptq7W4ZUAu",
-	"VEIVSjSU1ulzMLtJn8Y+D3lD9ZaD0865C9OS77l5gCZePkWLnSxBk+MtfY43spJC8bb9l0rxl0rxl0rx",
-	"l0rxl0pRTaXYoEJ07tGHAFJ07jrV2xEIdFptCYBd/TY3ZSZ1Y1PmvXWtAa4n4UL14n2oyVtrAfzv3A3g",
-	"vr0ANtKRToZBsijM59UIQOAKsIl8M4B02eXtAKD1zqvrxtmbp5c3++xOLKL0PqVhg2k2b5M896GTOOg7",
-	"St6be35Ckoj6gR6Opwl7FuFswWKp8PTSm66ap8SyIFHMhJqDZFrvFqUTdnxXigyxlY61n0tR18bt82I7",
-	"KPWrRRh1J7p+mIQRRnglNBqzRDpyYbfhPHIZoZ4XsThOs5ZUGz+opw7gJJghHgYeJNVDTTsQsF/Tsc/H",
-	"PaHcTcM4IU7gT/3Ewa9iMoMS9GMmy1NNw0iQqcSdWMQRzwc+H4VNzj4kA6hmHKWavqP+RuD3OeRtiW9Q",
-	"s/dTzV88+0I20odp9yzCAmzOI4jfPAiaWG7dUeW5I+aGkScUdrGq34njQYc/x9iCKi241ZQxTGIEqle4",
-	"8kAbDRdaBHldoaiFpdXMMbB7Ym7Ii8LfVRnydEbAHpiP5zUQwfn1HnWxMXTXPHqGg00dBwfKffF72hI3",
-	"U/dNhpeI3Ly6eU2ghcIItSgQF4VeAtDJzeWQela6zCIOkGnxjyRMZlALLY0sHaiwB8OKVXWH31GilGEe",
-	"sri1Rxy4FnIrg8Sfslgqz9rNgwgiUDfzK7TQhSMGFP/GdwZQ81z9Hc6TgYwgKR7WQAY/KCyx1GIKz7XT",
-	"TPGHqiv+O95e9Rz6GPSI06+FgUcaaIMSdKdfU9PLOZAOrKKo0rp1SrGgafG034nDOFRBEOvNoQMWyZUl",
-	"5b/8UqrSX365vbbcJGerPaf0flGO7I7WTu0wQiWIe19+2ecNGQSLbxw5hMouErlCv7LuUy+NVsG7bqUE",
-	"ScVqtf7nf/vfhcoFBWkEeiR0OlNacZ8T0Hqunp2TTqdzYhEn9rkrmwFgpBxxFEKATp7SKRgCOl4K2Qup",
-	"Zi7ktYl7aaV7aTmplGaph4eHjoSP7Heb/XKkflFbhEQrFXbbKABS2R985SDHM0nLvabCYXYwMMqBbe8f",
-	"aCMdGmv2C4Z5JjjkBTLbDSUFoEuIZAkAE0HklzOWt0+v3HJlkIbzzizSstRvNSkJGjarhd6ILz9+tNat",
-	"jw4xid2Xydt15Jp7AnDQfzf9ATjr3v1s7IUtZbkF2a6m9APGGdZ6h11DN9+1m8AimBB4h9D2p7JcrMDr",
-	"wqK1kh+ZIGpeKFyH3DJRCa/1auDqEPPUtlysvFdbrLOzcZ1wR3ewztdC4Ij9X/OoemCbZwVak5s1lZRb",
-	"tm2JI/Wn8yn8Jf7EnP5ar5WuxOcJG2OGZnEpZQKTEoMidueH8xjkoWK+i+22vDbrjLq0ezA8dI+8Y3Yy",
-	"smlr2HY7XhlS4gTb4ORPD9XxlOz+4281uF1pnRv8S+lgPOTLaTiPodwO9GbGyj+SfGjZy7J7McSb9moH",
-	"NVV8B7n6Srmb1kHPPtAK5hRYfq1Xw4rFSNFxdd7RsTukbuv4cHjU7R6fnHSP7VH7YOjZ7faoe3gsoAv9",
-	"R1hr1KadYdc98LqHEIJ/oh2MWJsUvHPtlVFGH/gzWGynaTdbrU7zCLQhQZhwERXoDqC8qUKQvmHVyGSF",
-	"FAt81I6kdThsH9rHrVG343Xdw/ax2x0Oj4/dUafNTkYnw+KRSVtkdloS99Ng+kEg8ap2nMo5rfZ9YV0B",
-	"4zfBunVy3DxoNVu23WzbBWhXWIYB2q3ewXG+HpMETokECQaE9NIDimNiwAAszbVe26pplKDKtqtbF3J8",
-	"U7B7k13hFUf1S9AgvLp5pbi6GfJyuwJMl1nYcBUDJLzeqWztuNw+CPiyEAOcb29osCzo0pCSEDULRxbd",
-	"q4wbQtvbl8mPWxg3eiRIjRt6xlVcatUIAy89wKyqzwwU/WafX8sefFCuDswC8URIoxBj3/zjdYV/G/ka",
-	"6gfL835wVTyFNz/me2K1hydul0EvLK/rttjJqEMPhkfeCWu5HXowqlklBfXsG/t4taDedpRaihnDMEzE",
-	"6c+Ax2zbsWuLcn/3Wt2UTYcsaszCKKFB7eNP2xDQ7ATLCOhNxVvZ/HemjGDHqgKFFfpYFkJkIoOu6o3A",
-	"SbEjLKnLXq99/R71a3tlp0FuJqzP5cfYPU1r5BBjTTEZ2mzoVeuoBt+rrWixEJYy3k77fKX7a6pAS4Ka",
-	"TKJwPp5kkDx7fUnqpqbqewoIFsSqWGg05KnBOjXtYXkrvbepH5Mx44JCMQ9j0koz7Vd7oOa+7XbIm6vn",
-	"jZiOoAl2Fh7UPjgkEeVeOCVDiHGb8wBACjnn2LZm7N+xGNIi68eNVvs4F1/EQ8iXi0I9o++0z7WQjDQ9",
-	"0Y+xQbqg/6w5bhbbyO7l2hpKk3QIvU6Fgir5ecTAwgz8r9fnaG+WhrUJjScyH/ozsZ21Wg42aBX86tvr",
-	"Vy9P1S9H7ax7pkpizX7sONIaDG2M0M4rzW3Q4QAbOITRysGDnV468KWowNxJyGINfnt/DqtYtyVHabVs",
-	"BcYkDEkglIJTDFSSUG47WiY9jScCqDFN5hL/qWxWkaEPYooAJTYxicYhb/veaT7Sae+0ouiAhZ8z1vOQ",
-	"QB3ZmSnr2F/ghvdjhrjCx2yIkK374Q1A1/X//Jo2buaD78PuvxatP0AYeRj417uLJXNb0LSxw6mJsqPs",
-	"D/wo5C77/BS+SuEml9tllV5ul1R6uV0jqsvt+1CVylhpFfgVGauqiFWmgu7/ll6tjyiABczUsswkiuG7",
-	"mii2dklNcrkiYMVJOINW75gk3ecC+TDiGpxBcUK57BYliKrPlVl/AU3kQxmfjUlfoWx0iB/pbc8Z92ah",
-	"z0FM5X0esdE8Zti4Spfc6sWGuHt/6cEbOardTUfpOmkcssQEGaBbwATBPTNUyUcnqwVAaQLZvHJvC437",
-	"KeBkgW3meFB3FbkLhBLxWnZzSlJkVcD7BMQOF1nh9e4fovIhkE3kyKTabcqTkZC/fJr3dlRg84Y0l0xQ",
-	"2LrOuCKPL56d7U9HtOGxO99l8f7Q51hW3FQB7IkvaFAOyTlbBEvFbcmdHyVzGpAXz84IjmgJ4VzIjsMl",
-	"EDJXQNudJ/4dgyCMOK1l3edaoomQ2GczUv9mThfMJ9dPvyMO8gWxBp+Pn8LoQud5JYgmZIZgfBDOS1zK",
-	"sUzASiiByoe9m46os0L0ClH3w6XsiSE0yjrIDbIZ/adRcSiGUyhVJ6fhqN8kC8oUnlPQcUD0tw9b4kWI",
-	"d/FjfAfTU7STwLAA2cxnHqfU7lOR4wzCkiBmKEbqKqdKFkXyZXx3vLctudYGxaYjClWk5QLKE0c+DVRf",
-	"IRwj1ZLsA0dHMFDHEWSAfVV0rm20oRyiP0QhyudvQamXARjKa71a96Rtd05qlvElFDpqvdrxUasNlW4R",
-	"PgPZvQny7HqbNIHedET3aeC7rDGbYDWorMLXRhfgNuqCgNiLEUWIbaWqlbDJ7KTxhD8/RWE73tm1KyoK",
-	"9sk91JBPzpnFeZNlOI8MfGetTlBkenO+lu29gZ9VaOw0vEu71X4RG6bOcy0UHwpc65QkIdQCE19hoaes",
-	"u1Fm9PWInBjKSOLo2zAsS7WYVcXZMOxRNY/AAU9zyWQyR0zurs9V3U43wbTMVILFgFzM6XUM1MOB0P4h",
-	"g+yyQ5kEDOH4qmk6pvsKTiq0lD8JK5Vlp/LsEuFalz24IMQOnuh5axkIANB7p+mobUeVHi2LffRjIgMe",
-	"SV50+ZRMmhIe8gZiCXWTuIgMO+TU+epd5RVHYSJ16/Sc6ntzdAiZ3C03NxCAHXPzWq/WsQ9araPPnkMj",
-	"JX0kHj3nmB+ekem/OPZnxrHx/Am9D8MuVuiWQzQyRr6x/aNW2sCkqSL6SOq1ZJIS5Nm56vmX4vA6u5lG",
-	"kvRYFa3xj5/ELBj9aexmOR4Q38YyheKPZgI0o/pQOSETlapa0laO9eGZf4hgg+mIDjL0/API8zb0WaPM",
-	"6z0tEsB/WQchAXCNMrCtjfDyqU41dlEL596tCHXiu0ps43UOlKfSWZIzFW4kuQa9qRKZrVwAA5Yr2w74",
-	"ESS/4UJ6mglqOo+TPh8ybfG7zQXKpgoj4uQoglNQTlLtoGiKSNMeFXSF+vB56g1lvpY1Rr9PYtnbRnrX",
-	"2ULF64sr+ALzbk6x2k4eqfIOgFGHndCW2x52vS47GB3Tw+GJa3st1h51aHe4MQen+uW2VjtparDJrz+/",
-	"yOrcShxxyq2MOTk5Rrhle5KtNAPNyfWnVwf+KOdXVSObZZa/s1T11THiMrnb0hnhmsjvyGMR2L36vGD4",
-	"ykLA86xFLCcn7MV/Ob93GQSeh+0jSNJIef8IU8dDZs3RxGzWjZR/u/jtFPDrwrclGP+tI7QNpGZD5kpp",
-	"cUdlkDca+ylWFJChoaAR6+7LVQ+2LtOS7DT6XLc/CjrYA/O/UKFRenv95oasddw7aVFBIQap8hYhz0z9",
-	"lPe5spOJ53DNoYmUR+p+EqsQzzgJZ7EKVpLLzKI/I7CnMA+ji1WCsdgx9s1+dfO6B/noh+3OsUW+eXF2",
-	"3rj+5qzRslIzuEU6NolJnLCZRf7H/9OCf0HA1AxaN2FFgdAT5B9KykGk3mfurFfxyM4qyXIsPehYLTLz",
-	"LhRjloEcyy/YdJYsxd9ByMeQHE05OexqEeP/Lv76Fcu8HFQ5WwCt5QXRbDw79LrnDUD3tNGbbT9S8v00",
-	"lpzCbh4zcNm82yGNWac9QLF9EDOoHvXi7aunL7/95vDy9ffXFzdPvz18evGvFxc337efvHv67NXFhTiU",
-	"ZEbnyWQwj/xaT/3V299PwmS2rwIze9Sdsn8CJP8rkqWvNg3dn9t2+xDaLkZfqXHwIQ3GYeQnk+lX19+c",
-	"tfAZUqmvDvGvGYv80PuqY9es2i/YLWcw42PB/t8+eXW1sL/7ehyenZ2dvbx+M7l4Mxb/vBD/8+T8DP7v",
-	"cDRL3op/nN8GF9+/veryr1/CW2fjsyfX3/3j1v0eXv/26s3BRXT77Xg8/uqrXblzHoY4VQyBesg1qeeY",
-	"2N7nqHT9WzlV0njpLZ0q1xfnb64ub96/fvX88vz9PgpF8f5vaZj/x3299m0l70q+am7azbLoQXkKrz0X",
-	"77yGV4Qo9G7CuLEWkqxDpjUIdbHcdl1xknhOucusYsUqYwkoWeHcDzmWudojEzqbMS6Drvvcwds+EH8P",
-	"suVAhSXVicvKNZKUhZmE6JcWXPLmyFvSTwwa5jLXOVVFjv9J1Mgt7HNOilIGiSGLmd/OXbOCQw9WNPXK",
-	"V/A6VikfAMb4yXKAiFHr2VbNncdJOIUiB4NRGCGeYNmPIgbUeq0Dq7aK17XegVUrxzX8LGZx7Iccvgjn",
-	"Sa13aFu1eBIuBthfUX6ExRagjPhW1F4D3yZKr9/ovxw/WeVHhEtdlU7Omire0++jqnKvWoy/gHp9eZNs",
-	"leIiqz6hLJNr142hIYwqxnzB0zSsCgqdh/OE3DI2w1wUKF2c5wzYa9bEG/pcNTKD6KxJGKRt+9IuyzBg",
-	"TMQdF9J/VmYPLrEgz1E4JTxckBBWNte7PaJ+0edxQpcpPYdyO2lxdozmgjJ0LIFisjvwSIUjnTiuo/19",
-	"/hiKqk7ynNMyVZTK0xInGI6EzhqJE5e+91EYDX3PY1zPVebEMZLIYoYt1J4TT27ZMnVqwWx/lizbe7O6",
-	"nWitJXfmIdprZTZ4soYPns2TSRj5v2J7BDAUNY28sWN/Gt4Iqu69WePjdbv+C9oPEUTScoGMYI3qP3/E",
-	"3+cewgdg3kby2VLnTMsN30ftTLW89Zrna/lapnzepI2AQYLwBVcKMddW0ztzIpr07cc9aH6V1iFJi5tg",
-	"ou7Z60sLGNt57q2/tMHH0Abz5/pghbBQ404Wk4QSgFr23ABrv7s0GAgBKAb9UL23Uiqw07ZW6whCt5D/",
-	"n71vX27byPJ+lf74bVVID0jxIskyValZxfba2owdx9LkNsgKTaApYgw2aKApWuOoah9in3CfZKvP6W40",
-	"QIAEKcqyHeWPyCRx6evpc/39uk41wOCR00Af4EU81vLWrKWLIEwVMgw8xdwtm3Phx9NRyJX871u/8lgA",
-	"SZrUwS7i5CLkVywR2gwwl6nzbopYXI2TCrp3w5QlFrFew8jHAFjrm7Hcy/2yzHTfaVjNKjPKZyxJY04j",
-	"PCDBSaS7s2D03YU1MOanjU6p/Ppad1AVhNGD0ZwZzYWhebCWb2ctL51nqwzm12wBdEaWrZwdXtK2zRnK",
-	"Bh0/uwZQFGPh8oS1VRWXQ9gHn80EGslYr+ZV7VWPYA0dHpAqdTa7Go+i9IIKT/FTscDl0ChDYa4L2jLq",
-	"ebTLW1+BTV44dbxVqFa4MKRFjrY5GuYPNvad2dglGsa2hHJbKheDKv3hcJUC0evX1iAOVmoQg801iFJT",
-	"9pOf1Xdnwt9mJjdXEz/bad5YUZwkjN2Lqvjks9cVH/wa9+jXWKec3s6hscfk0UsFW8ur/aVouTXhbDtE",
-	"sWRT4lMeAKNkjhdTB2UAEEFlcVZ6dgADVntCHj0CXfLRI1BsSSg0gycVkDhI/ve//wf0BIRDBc0bkMJR",
-	"a9Q1QdlLgEtU3qRRbSE0NIqYeoHCGlIqlqNu1nPpGC0LaEIxjxEyGk/enJIxnYbRNVnE8yjQaK1asbV8",
-	"TVC0Io7JLJqj9qY6jiWjwJJLBe2Q17EAvE4D45q9PYOC7Xe7JJ+Yh+za+YlQSQrnuR/CVEM1EJrmRynL",
-	"A8TOSOOBx4thIQkW16ia25RQl8setFOWIFITAvk2vbLzztPuuJazXGxK0yWOsW9SZK9zeZN9YNOZsmbK",
-	"n+2QKHzHFFqvbPzJm9MUTYjXsQFCBdhizobES+UBSNMLZX14MNDeJJTjfu0BZSXCxCKcbg5SlalVgXOi",
-	"FtzU5ROWMDV8ERPSVMvR1qFKLABIeM7kFJlKCGUCwb6xiFS0q1JxR8Gi0rTVmGNTuuKxCTDT0DJY09dg",
-	"60VhKpCA2pOqgJZfAdo7b3FDpKSpAPCgIiO7W+N8DImHWornEK+ocHiqHgwSXh1VyQH6huJLB6ovpUKk",
-	"F9ml1peQ7Jb7hk0psqCZb8zzSxUzealeKLg+PKkLyL/FqXeyea/OSlZbtbnMmA3gKHogDROfogvEGWk5",
-	"y8AszACy4F64ll/Lu8ERvRvz0+x8hY+sP3YMEV6FQXqPeCRN2ATFQW6ZEV4uVHdIVZ7y9hbnscJ2Ud+3",
-	"ciXsVp06htDzdey7s1afqz7v2l41C8E2eRrDBpX/RaHPeneYzqy7oToH1LF3Z9Ax8xbI27ZlntQCC7Kg",
-	"4TSUKGj8vtEIAH+3vBTytpzGVRhHyKyKnBchnV5kXOI5KyFnUfX6RMRk0Lfsn4YDxOTQffkc0CZPTs46",
-	"589fn7w+77z5+RlUI0tVEH7t9QDg7Z0mqVXf3Nhs5sstGLGyl0OdQkeXyoLiDHztg74cIGBSHzaUxQr0",
-	"GfmO/hrPk+w9cj1E7EMorjHTcuFAiNtYkQMSjze1GZftxZrjtX/L8VqygXfT+vxY38XwZPO25CoomcE3",
-	"ZvIoV1CT0O2hPrcdMo1HYcRUzbFD4KSWWsw4/OCAx1KqG29C/qs0M+pNzuCWk2O3VB/hsiW50bUGoqiM",
-	"lI3Ea1NTneVGJWzGKMAFm/enE9C+ZAvYB1+qkYOanT7cQadVg6jVximSG1JOBsg4KptLSRIv8mtt0MgN",
-	"yLJKhdWLn9ZD9uAgq+EgI6divQw3FyGVbG5b2DhG8DmdsShiARlR/92CJkEqbVN7TVHIrWB05fIyrwzC",
-	"8ZglGVohcGUfWBkUn4+Lz9ZKVrv5Ms3CGOnGrEfk3Qc/3936+bR6XO6Fsl1Pa9yATuNDWzu52pnpARV+",
-	"Ubxo5NyEfz97/lZX0yA+SzUfXoaWsATooi13pC5M8hlDReD5xQR8GEg9pD8g+R0TLg9Fy0ZPIBuCJ2DC",
-	"nurLA37CrvETcsO7q8oWs/L+8bGhgIG0QNzMbFmmXG8MG1fTMQUdyDxa2TXZs2swsJY/O52mG+Ig2AO4",
-	"Cgqhao993eAIlb3egNwTZBo4nrag9lwrvhzNp5FO6Ay0IIO96OXkFtgTiOmf4/x8EEc7FEe3F0FqoQBJ",
-	"ts/S9GKKyLV6UTsNmjCq4GwNL9VFkZK4nMMzDz5nTfDmrFVgiTaGjXiW/rtqfsePp/KXvMSsB97iNML0",
-	"QjUBW6Rul+qsSpmvpF0e2KzeIX8HI8/ZB9EY8nkUOQ3t9tefUxZJsTARYpYO9/ZCOu1YfSjZuXvr0WdM",
-	"gBDWlVS6J2hetuW/F8FFKqiQTVDSHr9KNDP2mUhiMOExjl1vQj9kR4b5pCKPitR77RLqdo8Oq5dROb9Z",
-	"nuyE+u8Y4kywSO4Kh8zoNRhvRDA63X5pgbe0xuKqg/dYXFxqEpZWF66PO1pEdTCibfQLaxHJaWr3Bk96",
-	"/cH+weHjo8KaUhZ0fkm9YkE4n1YvqdLJtZbUPAy+hXY48fzbGYtnEXMC/1vVSflPnJPcuosCOttQBQE9",
-	"boXqsQrY7KvWPlZ1fAtUJoy1VbBvLeMvgQrxGSSKetlC90hTDS+RK75lalAgXwGSA0xaKJLThleMD7NI",
-	"o5CXIKnvUiNcnhWy2tkFirFfYVBV5llk1TBZEz4Fa6tDGJ9PAfYINj5iJfV63a5HvGxrenvehywNQSmB",
-	"oZAdSQRnyTHc0/M0/Svoi/hlP/uStaVsNq8YeMuVROUptck8Yi183H72OJBu+O2hRzx9LHl7HgapNXFq",
-	"aVufeOgAF/Qd4/BVr+upFtpf9jx8j/3dAB5tD89frOGxLjzwcOG8n8dCLhnqT4Ats9frPc76Ye04/O3I",
-	"IwtG35nR+ZPnD2/AoVsgxpXTtAkulRRat4neyslW5aU1NafPSBsq6g5Z8PlszpMwZe3vmRARa+/3LdVi",
-	"nVaxG41gc2wlOZV3ice1+VT/SZXkimVlFaDgaDxudw/a/V7ZaNRea/YoNLLP2qi579W4OmqB7AoZxNef",
-	"LUjxtRIsZ1xJEHv0BaSU1nT6ZVQsm1Epk2ko1UbINXv2/G/Pz5+TvatB8ZlexrislVxHaQbaeYinvc6L",
-	"w4RQle5rM7VJ/aro7nTKmUrN8Y3pPPAYgyDmcos+eTfWwxI5TJkNkWU51yw26/W6j70cPlnm0MVmfZFa",
-	"W54Pxs6mK0ul2wTd3+hWdVDljSx8wJS/LaHyHMe9FoR8kcIJxRaQmluiq5yr6c4omqb0WppOgUngBc6W",
-	"L5ahqWzXrcho3dUm1NO0kxDDg+K7jXc41/XBsHsw7PXt2IO8Xiq1gMxb75b78zRP4yAcX0N7Syd2UJjY",
-	"zTzTmyyZ20dHShv86U2FukbCA8SFTQi2ccbQl8EN9klwLdS5TU64gr/H97vcjxhNUuKZ2h6rFR4W4mX+",
-	"1r8ofyuZ0TAxGXdV7lF50eej2J+FASNsPGa+kGoE8dQhMCQgSrwV1pDinCrAcJTe4XKbNxftplTQRKTK",
-	"Ma1MoigcMymcSLMUqKO1m9oj2QjvIR6Qb+uRB/NoGsDez2mU5msA9dNrxA5UnyrCB3ViBzUCBPIlX3SM",
-	"YDNF9zMIE2Ric/dhglkSXyZ0OqUi9LeMFURUjONkqnXjnLLbWRTUXVsj6yzybtajx4cH+4N+b0MFxozO",
-	"XdaNfarRu41lsTTYW9oWRsG/+3QRXAI1vPODau+8WTalWvk9aNTWgqzhfP+zw4F8ZR54BTZS4QJb52/f",
-	"Q4zdj5tYC+sZSD8vC8IE45XuQoMgYWkqNdS9OMmXD1bZD6dcCk3EF4B83swMcXmJHXIstQXb2iDK2AjF",
-	"+hr/TLdQAx2B4hpndRVrU4pdvmsouVX6dIkmvawAFxXZ3Livzk3JTxH89rXQlFWQDytAYNklxdRmIwrs",
-	"DomusLZ3oe+tcj7iRJZ5xLY88ay2b6SNVURkcgEAiFKrxLaHUrpPApkF5MByN94qiJyvjquF+q08LJVV",
-	"cqXBILsu6M4CQ59jnchtIkO3s56rTGfbrl5M4rSkLEluZ65rFreIKdmzvdsqOvjtjmrotq1zq8mcsLRT",
-	"Htz2ttu+RKRsj0/9OXrqz5hIDfyREWegtl6GV9IsSZkf84CMqS9iyKqBAUEsgcUk9CdlKveSZP0uFhMd",
-	"CqAJI7rlHfIz8BnLxe4RtYkckifz01enRBEsA4ieQQNAfkmVxePyLI2nQ85jki5C4U/slR6PxyRlPFh2",
-	"o0MiAeXXBDfhsQL2k//OMPUQKJALlzc9DhGFkPvRPGDB53CEbMn6pKbKMWOCiF8lkmkFUbG8RUVxWOey",
-	"o/DvML3Lbcgl6jY8uXLMoYCPVATHMJZyCuAFZm7kfV7LtL77WK0T+VjtKIdAE65QuVkj6jPS5LHyagMZ",
-	"YzpNPUceqspCGccJvkcFj3icX0g2sTc8AJboMVn29YeidY94Z9QXKQEMiTs5vm+V9LFDQ2fp9L4do1Xl",
-	"wb2rs3i51Z+AOerLVUeUaF2jlTzYb3em8zCxgcqDBtwenYuJhjmuAWGirsx7SVAM+ZSTESOpH8/g1Bsu",
-	"Q8bqIj6uMG79JE5TlmoUzFQRN1m6iLxdSmcsmqPEj0LGhRR5o3kYCXXak4Rdagyeyyge0YhYyb3wNY8N",
-	"1mYYdMgJv0bmYCv1T76LhMJwX+RK7wB1Zb87aJWJt+8VSJccp5O5mDxT43lbkWDmZUkjrQj0PKFHo8f+",
-	"YXDA9sf73UGvT3ujvj+AUvBD+ni0UaDHoF+vfaoV4PGnrCE11d0kjOWXZ33JpSfEmox10mvrgl39rk1k",
-	"UHZPfVGh79lUXuj71hTxLu9s2NEY+7Skh35cQYTANkpXlQ68VdkqluLCifdL+2w++ifzRftcfueRZihg",
-	"N5bAoisY2A75eRKbHYtiJsWHuBwusRCqS1B3qcjr8MclRbZSwijkOJRJUpPDjepyQSHrBnJ5TI1CzImY",
-	"hCkJeSqoLlpADnLSJ6DeYZ4Oalj6MrAAlP5vq/5SRV4eHDqSVssxqKlqkpT8QlvAMZ79ONEa6nExFmGn",
-	"VLDQWI1qCDOvd37cQpGN16NH+939R49MW594Lle353VgRzcCZgFZeS2luFKQ4lqBTjfW2ObnZjmJWD06",
-	"b6C/Oj199u7y1//8Pv7tdHLlvz750X8an54+u/zX06cng6OnJz8+//Ds/ORv311Gl5N3l9/99uOr5yeX",
-	"zxeXv/z44unZ+xdnp6PBsx+fvzyh3/HvXvz0+JS/vaL9n+an/5w91sb9hNEAIn9KDBYmblMzv56jPD/i",
-	"YAXgwNZWtDIx1P2U4q6W3pXds3/PIhIXowZvLxWFNVJBSxWrn+RepWK9VMRMPvSVy50IZliTAiNCmKZz",
-	"1nII8yexxoHXj0JagOXn6b4TXLko4/ILCiDN30srOieHvV/a8lRVD+q4vFIYk9WyeIMETNmLjaW251NB",
-	"o/gSwoUmV9VQjr2fS2Hs0yQJpQbq8Vhfv71IzjwHe5lXYM9yHdgy2+VGaC97DJyc9CbbCW+X15TeZL3w",
-	"riG09WLeXGxfqTu/bMHtfMTd/nw6E9c/0WjO9D0Fb/KYzBImVw1pGm8l+NwcqSKonIWWU7GClRtS7+D8",
-	"mMn36b7BCs+6ZhZ4Y7PTZ0ObBYUkAMzj2xCdMJjFIVdYhQi1NTqkB+N9Ngj6/n5v1KVPxkfscXDoH4z2",
-	"6WDch14IloypD1l381EE+XZo6jWGjUfmA3pF5Od5ElXbE2CXwKUD1g96fnf0hB6N9x+zw+DA3x8NaH/c",
-	"Y93giX+UDVoICXpqkBDPWFzDgxS8zfBjbcsrZyLJScsnvmGFyKCs8AQkfFC4srREBV09cDoZWAU5pXHE",
-	"rLHvZq2RQvcCocBuFNx9Znneond1HVW1ivbRZtvM9IP9u9ZlVVShQBLJLYWCAbZAUSaUKmNahAXaYSxP",
-	"YxZ8UolWX1TdPGiIu9QQ9cl3Wx1RLrqyPDqg2VqtIQ6BE6oJEZDgukVCeeabFe2YQ998rw95ly+f8qR5",
-	"Gc8mLPGjeB5InQ+t+47upwdlsgrOar+7T2hK3AaPBb7NbUjlbESDglmuQv9ZKKy3ypYnm5jy2rm3Vit8",
-	"+fzkmTk7U9D/rokatWOL4wszihlGOsUkThmU1ngvnp97q5QgmKzNNSCALP/a7NZuTbtVCd0HmbRLmQQL",
-	"8bYCqRyq71SqIxmbWUb155DRdVYO0/T+4ZoD3W387rXyv0ubNuasDXVo8ls/DpjLC7c5bkPEYibvd0zK",
-	"QWbGVSWNhamK9mK0dHRNEtZO/XgmLWRpGhkibOwEvBXtMtlSiBDEnNmBAcgnzpu/EPSWn+Mk/BdmJiuL",
-	"moCjcBKmJInnSLsXXvIY0iVeYTYCRp5BviThdMoCMmLjOJHvFP5Eox6fW8Af8g4Edwdcd+yXByRoyF2H",
-	"QtAjTe+j25CC+Aab+NGFHS4/qxgLhGmUo9XlaMQ6xOPzKFK33HikOecYzmk5hJrojTXs8YK3NGNdDJu6",
-	"Obom6H7EQjz1fepyRTNOpnGAxBLXTDgkja2bsVH58+E8H+cW84QjeR3AxDx6tHQSPnpU9G4cqxST4FoV",
-	"uI0g4l/PReBy5SMglouANI3NhgkjJybtTZF/IAliDqOxaSNE6sNMH76GJo6kIowiDf6olMnRXLi8GI8a",
-	"EuUqh2NYvVFDV+jnOcuIFrBUXjw/35Nn4Z7C7FEnvMvl5oY9okYdqDORVgbcYHGEq1uRS6KfhDS1WCGM",
-	"Y52TQzw4STvw/wuoj2wN1yW46GQHykkMk3psX/647xGPzpFzUFtjwPKHZg+sXOpyYoX/VJVAPAbNAML3",
-	"LNAJQcoDk3/JwDMlzsrWXk2KN+fpfDaLE+u5TVXgI/d1yC+lLS+FWFbBmlXxqgwMXPp6a0EXkGwJAzA5",
-	"/9JhP0vJ1GlIRW46bLJ+S/72HhSoUh/I+EkUAxno6NpGkoeiWOuunrzLCOlMDo/mIos94DsxJydhs4he",
-	"Z8lh6TT19lSiTgl+E0UGVxXYwP0mpe0PM8ZTQf13KHXfMp+FMwHtV3KW06l2euqEKJyEYtLNUV9hZAZh",
-	"CpFT0jREqKYcy2zDnN/tqKdujcJpiHol8WOexhFTI8lS3A7/QcPIpgqVW82Mmo+KPA67iBc0CfKkuJrX",
-	"c5V+aVDeKpTMr8QFtUVqUGozGZ7w4DwWMwh0G53ojT0tdo6YniIHpxnPsKbix7XSEVLGA0gWQ7K/OXi8",
-	"pEBCT4lyDw0/lvphnAaRQkAqXhnkZVazUddjYsFlnifd+Wg/iBN33u32Dwftl3ECzg4HdKZtn67KWfef",
-	"9LuDJ9r3Es/YNo6hG3Q26EZjMP5MP215arIZgMJ3OVFK70CiOfUB27PFJFQMftatgh+rGqu0cvDLhyv3",
-	"3BuVQJYuD8RbVFMZKgc5HVXEywmoG4wBWgK/O5mLFqbwTu3MXawdrYRuumDCADJC726p1OzFLReRVMlv",
-	"brbLfbkrXNo0GwjYy4E85F+N6Qpxe/7D+Zv89nUUVqU5EswMPcQQPrcYgjpQfnca0zEF3DBe51HVcQfB",
-	"dNTB+YKDEpZ0eh0/1Yu1dA9II02q6Xi1Q7y/Gm3oW0iPL90A9xEk2vmI94I+G4z36cHo0N9/HByxJ+Ou",
-	"fWd22ygercGG6Lf73eU+3dzcSYTIVLAwVUdiHBGKnmI5HUDlU2wRQeJsgc/vkDPGpclOaLrkb+IkogJy",
-	"86IofYgubefJ7W1yzwaIFeaeDWArCt7fg036symARanHWGXd4MbPBBc4eVf6j3X+52rOuCx3fBVNjEPG",
-	"YSQ0B1yWn5MZt8VIkRUIwiSnDJnNJoSIVYoMLfDJXKs6No0QEYWp6BDPxnP0FL0txrlcHnK4KoserUsF",
-	"10xrK8NAP/Do2h6aMOO6SVg6j4SumI0YvWJlY9fKi4EaQrrMNs9AiNbkuJQ0X6Wik6aHhV4ktr0sHlbm",
-	"tbCXucaq1PWS5ujs9pLGjOI4YpRXtiaPKQwjqnm/s1HSZ3upm0L+2WgUvI/x7Gb4EbiPBZ3OblQdohfP",
-	"PCgdiMfEi6A2LxJM/rkU+H/4wN7L/3P23jOghuZRhKYu93799ddf269etZ89O3/5cjidDtP0N480xwkF",
-	"BxqNVI2niXS2OgSWn6rENg4pXEvqYMVPLoeAA67mbIQiMUQ1ot8e9M7hvB0qTaNkzMrObHsIZ1QIlsgb",
-	"/6sZiT8iwf64FH9cCvYHe/8HZ+9bQ9cNPu7ftOWfvv5zjn+GuT9N1+3If/Wcw5vWX3/7t0y53l0W047K",
-	"F1A03jgWXWIxKT5iNGWE8cuQsyWCwxp7eVu8L8AAxrgLvksbUtKO2n8yOOo/7h3Sg9G+Pwj6rDfu7gwF",
-	"+BYscxsrhnVAeyfh5aSxvKe/m4dRQJJ4FIvdzEoNNXinA7z2fTd19G7VhnUkftMw2IROTx+TmlNvXaKW",
-	"DonqM+Qz1zDvu6BnrjSPEqXtVvx7lUpYZTK3ykEuwOlSYR5oK2tqCFLt6Syy/8nDEcKrmJceCqntYbxM",
-	"UdmQCUsYUYi3eATbtHxy6ZJmZYSWChWGggBVazkRfBlq1snhtOoSFyzUdlbAqzoKiNblRSTaqzCOEDx0",
-	"BSStU0rf5ixzwbnckMHl4657WUx1z4p86qZiPlQtLNZ64apdwFrdnYAulYPSCuKhaL+hadreP9oIpHR5",
-	"AD4FR9jDCVb7BLvZ6qy6O2qtL8gXcp9ZbTbX1XqvRD1Sq2eKmYraqOlYrIqZX6lOj6n2QZRgxJedHmuY",
-	"nEhTZ2XkT81qSexyWxQfF6E/eEzSuT9ZeaavEN+flFDpIa+zzg6oolvKqXgrsfZirnCsNlnNZUBHpEmj",
-	"NFYYDFLRyOddt7R2towsY+X42cvVITRVGeqB1K9iBXlzLB+fg7uTpsBYqpnxlEHWWZSyaoylyvW9c66i",
-	"B+v+nq37uzvWHwTZbgVZObPOZunp6+orlAgLA9Ic9EkUL1jiU8gL/iANwIT68ubWfSL6yR5WY2cbPB+0",
-	"NTNDT7vcxxG9dGzDEpK3LZt3bdykQGxzptBWMxA5ESO2Hpr1+CvNjOY1vDUdTGFH2WxyO+WvV4wHMZSU",
-	"sw8ioR4ZRbH/joxYGgaGJ3SuM3jTCmt8z7a/LfQLQKiuY4HvoSW9h9wslj0uDe10DTFMhU29xpB2ebkl",
-	"vWv1LcNo/u76BNIp7tIIJ82np63lM2sHhtcnZftY27/bHeGw1mu9Z2ngHqxwsxiCWqc2Xvr1nt5fmPGe",
-	"o8lQqJStTYz4PTsfs8KNXUY6YRfEYEVRIa2mwPGQ2TlcOYjFBGprE8j4B+wNFrBgTbVp6xjy6tHwwcY4",
-	"CmhW2y8WjqqhN3AqmeTIifr+0SP2gfoiuiZ9qOoFE0xVscI5qWqGkznHPoQpiZOAJUNdUQTuhnQSzhzi",
-	"xUl4GXIaXVhFKUIXQXG2aOePRCzaMmeYguDTxR/4KItpjlFpdGrIPzrSWK/wLGjsWzhox8rAzJGjNRn1",
-	"J8oljgh/emC6+sXW2awLQeBwhlojPOKHihmDjJhYMNUx5W6fhjyczqekqRY5OWqBB2jQPwakZEYVQBpe",
-	"L1UxpMCQ+hPJtEgoD0pJcz6boZLpZPqmQ4LwMhRy5GbMD2mUHutYB+m3jg2ZhVwBoMdwHAv5AvNdIhWs",
-	"VC46eTmA84dc91gpcXmSjjgp0K3grSofQT3fdCthPuPCDD1cbHUvYTOMsExjqIimuVGEFQ9pcZQk8SIb",
-	"OvmK3Ojp8ZZTlobcxxCMNFhVSKaj5q135A3lumL0HeaTYKZDcp1nokO1TVWOQwwmz6VnXezyH2ArsmVs",
-	"n3xABGvSLGVS14NZ9WK9DFKtEu6nFjZbrqwLdpHLS7YkaYJjMF1VONQq1nkVirxgDHJElFVauwUn5uRl",
-	"qQbKPs5H1kbMj6csdTnG2EkprSQ+VZ4cc7mSdK7LElF/mOqzu552+yZLU15rEuYOBexqcI/2363V8aWV",
-	"Ul1VkItsvR4s2mfMT5ho97v9w21CW7Bd9djvgvrFLASL9uW4xhL9OpW77sEm9xw8ZLauwEKAWL9htrHL",
-	"Gjb3O4Fuug+66R4YT+2cWlpJ0dAEgBUAtk9bRqjqpJZvUpIyKb0EIy/Pz9+ckRehsBw+89SGPYArXE7n",
-	"Uk8TSkxAaT0gH2DGpVR1bQAC3SsUfkPLCUPi8ZgBMxoWk4echCJ1uSpyRZUSGRHM/nN0fiULkwydFdVr",
-	"ffjq48dsbM1aB1TShF5CnRZ3uaeuzM6740yn5DlMAOI9fdnp9rrd7hGmS648F4GECHQPl+vyWvLzRGpJ",
-	"tiBRRdAi81SFKfK8nrw5fdHpDuTLMJ/EZnQlTZ12CbWxGm9RPq21ngZC9qO7v98deAbpocDwrIfrqD3o",
-	"Ww5LR6t/mYY6kKLxo1YzjRJKIibgDtn7ReE7rY1aT75BUpARy6ELIqagpZha3xi11MUIzyJMGWpWsntH",
-	"ynA5n7BUqfyAeKErr1Wyd8qSq9BnDuin+js4bkpUFrP+s2WVEXsAJiYnNLmMeT9ETl5Y0y0V18X9B4aZ",
-	"dojIFabclPjcim0FerciIyPnuaXiCfZB7M0iQN/w0jlUhK+gQngp5YaltmytBhT3TWPYOPF98f/h2d0k",
-	"gLM9d/C/SI7aT6OYs/b37Pr/NWof+2/ZLC5p/K1cctmo5brVUAO4Mgm71OVTtS5wvlCtR/sA3kpkA6z5",
-	"svSIDQohtTzq5Uu/TjKYhFkiF4GAlytzwC73yiAy5GFlnuaoH6bpJVSSJXSqbYgh+aY489+A52H5nR04",
-	"scxmzLfxvGhwjxJGFdhYYSyR5G9ls/EF+Wafcj9OEuaL4pOGUoiQIyJikhNuyq63BduQVAs2UkuudTaB",
-	"EJQr/ad9CDVUrTO9ktR0mOi4HMvCuFkjih1Xng9L/9xirR3l5/FnOCmXjtuCzajNxLVr72hpEhXxvTam",
-	"YU09e/6TCsWiamctq3WGb2ULcs/MN+IkL5XDjHZSP3XXs2wceit6gsRHS+qLvAvUl05tmwEbtElelrpj",
-	"Az1e3bGBFo93bOoIxruqeUoyVVid/znNt0Q/fxoH7CQRqXyw9g+X6uBtFaKsRTlZUMCrT3+6fGhAqRNp",
-	"Zro6wAWCV624D6EgSinlZXdU9T/LoFlM4ow4kYTC5QAQhY3IqedSsbF6oMIfCAOlvIVKX9e8POtpjC1F",
-	"lbyOSWqpY1VsjTkdQcWUG1vrAwpTpv7GLns94uFUFRgA+gtNrSmuTwGid25vu71+X/twEi+sg75k2Vfv",
-	"v1VUhPqx9ubKLcnUMnDNykk7ektNGeX2JfmGudzsGr3Nmqcnr1oW1pXeafigGvsMNhWy1nlv/n5OKkSL",
-	"J7eKPOGhR7kig7r78Fg1Q2VRRAt6narAk6l6KOKeQgpCoiwQVe5gBabKDc3mksmtLBescGittEQ96PeF",
-	"L62Ei5BOAfDBs2lZAKtNFWKq3u8ZAad8Cmr7trRuhJq7yzMewT3PbcBNbsMjzcWEilLAJURjVHE0hVKF",
-	"SIUKPE0Df6GTXvXM5cYKBXU6M7IrzDbtzkDlzhgFx8U2TSiCQOWrVLBOU+68jrTivA45A9ZKA04mjxED",
-	"phfoLE5ltubXY0270Rar2+Jl6WLanPqWm93idNqqW9k6sRPx0FbLPfsMySQtwtEaT8QDYEPlrnrEPi+b",
-	"VbsXtrVU65003U91mm2uud7T+fc0qwDb4gQsYCd8bPwi7ROF7/GP329+lz8nV1WBKDnf8DNpni3o5SVL",
-	"yN9Pids4T67BCzsXbkOx32kHGeIYCPx3ikH9Gb1kkL6IqEV7gJejWlx8qYHovBqY7fc0iucBgfMTSxwc",
-	"Ipssux+EqR9D6IXyIKvdV+Eu4y9fLpw9PXlFrgadLt7jlKA9GqYX8Mwi1mMZaav9wtOTVyXv0pNC5KxY",
-	"OoNF/2c9IzeFJQ+TLW/+wNkJbLIWEYxTLsjJm1P7IeUtecloJCYGGnHOITavHJvW7Wf4TePm95v/CwAA",
-	"//8=",
+	"7L3rctvGuij4Kj1c61QoB6TAmy5Upc6iZTlWYsuKJNtxQm+iCTRJRGCDQYOimMRV59c8wMwDzPyaeYnz",
+	"ax5l18x7TPXX3UADbJCgRHllrZ1dtVcsEOjL119/98vvFTeczkJKaMwq3d8rEWGzkDICf5z6eNq2bf5P",
+	"N6QxoTH/J57NAt/FsR/S/V9YSPkzco+ns4DAP6MojAZu6JFKt3L+ote7rt+cXfQuburvrs+u6rZtNyqW",
+	"fGvKxpVu5R0jEaJhjEbhnHqVz1aFuRMyxXy0v0dkVOlW/rafLnNf/Mr2+fLO+DiVz58/WxWPMDfyZ3xd",
+	"lW7lOfbQFfl1TliMqvxNBFMiQu9IEM7IXp1PJHbY2NUOe+9uXpl2eDMhCLsuYQzF4S2hyGdo6jPm07GF",
+	"fHqHA99DfHH3Mz8iXn1HMHhH8TyehJH/G/GKgGBVJgR7JIID//DhQ603jyeExnz/sNvskFcvT9HBYcdG",
+	"7gQHAaFjwodI1xovZxwqLI58OuZrUkButHYF5MveVe+NCcrquIeht0RxGKIAR3x9uwGmGv2Mxn68RDdh",
+	"iF7z8TdhV6Pz5Bt/R9l8NgujmHhIToT4QaCY3Mf799NgdwiVTvSGeD5GN3yaDRBoHj8CAr3L82/rdss+",
+	"MlypeBKFcRz4dMz/SdgkDDw0wQwNCaEoItid7O4y8QN/g+lSURVW6kZdkTha1nqjmESrl+mauCH1OE1A",
+	"C+zHaEhGYURQxL/x6dh4s3wakzGJtKvV2R2Fvv54bcKvcxqTiOJA7HVXAE1GvSbRHYkQvLgBlzp264n3",
+	"yvGKkejOdwmn0jGZzsIIR36wRHOK77Af4GGwM6JyLWd6lw79Z0GrF2SE50FcAtw7gEOPLlEYT0gk9s2Z",
+	"IoonBBlAAaA/f7RgApT0sJk7/a+CcOzTwSwKY+LGdUL5iXhfcUzAKCK/zjl7RrMonJEoXm6BBedlRZXz",
+	"Auw/f7SgYuYdHN8jOfkynKMJviNoij2itssQTiUCP6Q72nRWNlm769bjd50/54/hHOGIgNSprSMO0YxE",
+	"ozCaAvZJuBAPYXeHW38ZRkPf8wjdsO/24/fdzu37NJwHnpC1feqhOSNRF9luBzdIc9jy2qN2Bx8MD90j",
+	"75jYowZuDltue0fbvghj9JJL+Bu2ffz4bXdWtk1Hge/GKHTdecSv8GJCKMIxJ+8xyA8hYjGnknd+FM9x",
+	"gN687CGPAHGuIRxEBHtLNOTL3xE4kjWthUbjscjfaKy98iArM/83gtq2bduc0El9ZEfbLBab1227+Xgk",
+	"aDS/gMR4vp3AeP7PZuznjxYXxQU7yMG2R9GckvsZcTm1FFucReSOUP53LGUqEqFRFE7RaB6M/ABOYRnO",
+	"I4WMO4J7gVy5Bt06u2AxB08tSJ5vK0f+GbBt11Lk+QOEyHOzDPk9WbI4pORhgqT4hCNA27YtIwFaa5/Q",
+	"Ca1VmRLG8Jisfyn2Y74AXV6sfC6NPmq75cRQ9bbxyqSQazwScg3rqYRUHaYP+lxBWxdUdwnurABcEt6t",
+	"R8K7ZT2peKwD/eFjKMgncvIuwa4J3yVh3n4kzNvWU4rmOsgfPISCeCKi7xLimtxfEuKdR0K8Y4b4YQE9",
+	"npJ4Enro8t0NJ7iAr0EQLoiHRmGE9u9a+xx/98Fyz8zUeushFMTfiA85jHrii12CfnX0dWeQEQ3g/VWh",
+	"gJNSsVmG4onP0AzHE7FZttkTkBxx45GErGEiZI9QdYq4xfpv1CEW6Ti7PMpiParcpXqQRqVBvHls7VrL",
+	"ygO99GcK7isa1i4BblDfSl6dJ5aq1So6j5RbOwVy61Mpd/px72xIhQpGpW+X6FCgVZa6fJ1Hym2dIrnt",
+	"oTpn/uaV+0bB2qBs7hLSRl32z3X1evN4ckVc4s/irXQgGWIBH4LOO59OcbSsdCuvw7FPkfQ7+CFFwyVi",
+	"U2ahGWZsEUYeCmmwRFWMOAagBWaIERrvVazKHQ7m5bWrhn2QZ5IrcydaEb+IcRjPJMvvIozuSOSP5Pay",
+	"a5FL5uD9+uig1mgdPXv27Blnm3V0RWYEx7rEjxZ+PIEHb2eEshi7txB6UJNwReJUEaaCHsBUWFsSBwx/",
+	"mMXmf/29aOghwkHYAMeVbqVpNw9qjUat2bxpNLt2p2vbnATYtv0TQABkskr354rCmMonPphwWQ24+DlI",
+	"X9Lesip8CZVPnz4X6bwPXZPP2JxPbXjTLrV6rsDANQ6n2Id75HuVbuUYHw0P3QOvQ9qjtt1qNHFj2HRb",
+	"Xpt0Rgf4cFixKhRP+T6wOyV8/fDZJkVI+yzwXUHStoLfZ6tyNx3hK/nN5gvO387d8C96nx94ddZYRz5b",
+	"lUUU0vGlgk4GBh/4T0iD3HZbte0Dk7TJsYQfHOIyhIKlzxAsZJXXbXy9aGtf3PSDPnCyEhgQx2FT5vAN",
+	"OGSK/cCx4IgwZQsScZrF/0r2xmIyQy6OIl8epWOmUk6eTDmR+mFKpkMSsRyzNQ+zyncvIwI0VfjcEAM2",
+	"jEbYjcOIQz7xq/OJcwyuy//XQ5xbY/c2JbQOx0dHQ8hyiueuzdEbj7rIJl1w6CA2XpFZ+L75WLN05fRV",
+	"3W5IY2p6BS5xhKdKie1mFV1puhDhiN9dv70Q3okYx3NW6VZG2A/IFvGZYh/l7M3iXaMUrcDReDw4jux2",
+	"DhwXIbokEcRihrSbYeqpbVhC5EeB5zfhLaFPCpksfSgBmtZuQNPKgEYzvz7dVjVz7OZ9Nlpf+kbkokif",
+	"CAjFtp3NMHmkXScTX/kAc0wXQDTFdIkEUFRQBXtSiBmMM0Wg+pL6oVhDZxeU217B03f0loYLKnb4lMAt",
+	"MHVsxMVdM9cNyyxircZ1pstsPy5wUKchuiSaoyKTOJ6xgRuElAx8PAX9AU3nnK4QFEdzED9HOGDbRACI",
+	"9W/BUNvFp9V+XDThi7P3Un8DrpExF2ZcqcinozCain9vn9+wYcsGTrl+z61HHr3dbq9s+KNyKVPwbUph",
+	"4gTNZ+MIe0TYLNMfGMi5QFV2B4g8H10LhUbr6S9A9NhkjA0b3sAz1+7/XyYhYQMMirhg+0/ABdudR5NZ",
+	"25jqkmeCuwDkOo63DpOehOO1H8bx2qscLwFPks13GhEck3eMRCqAqPt7RYaz+8I8jeM4GuCI4FXUeE+o",
+	"F0Zcwov84TwmddRzXTKLperuj2kYCQ9dcqyVb+eYjr2QjitWXjO3xFxDP4onHl5ung9Vl8vlsjad1jxv",
+	"r8zkjeNju2a3a42jwtldP17uZqfXE0J/mxBaONWYUM904x4y2RQHpHCiiR+RgWfM33s0SJt2s12zD2tw",
+	"M83T+x4Bojyg8+lwVxs+azRb7c7B4dHmacXPu5h0hhmbhVFcOOcUUzwmfO7dTHismbLbB/hweOQeezZp",
+	"jJq4NWy7ncKFUN+9HQjz9S7WsSD+gviFs80ZiXYIZjKdBeGSFCP0IoxuB7MAu2S3VxVd9ee23Tx4gU4J",
+	"ZwGmBYCFdXXasxp/jrDnRYQxC82p/+ucKIosPBZ1dINvCe2itm0jx5gL3XayK/ttgum4viD+P+SzuhtO",
+	"uRqI718TOo4nlW6z0zEuU8BwZ6h4Vmva7Y6ZcpL7mFDmC9aWE0QjQmoQ3pe8lM7LLJFl4SHM0Ni/I1TJ",
+	"wvOIEg8Nl+jbs5vMOjhnZfHAFefTrZye1hp2s13hvHGGo3gKTLeiDpKvTi43HP5C3Jg/GPkRi3d4Oz6Y",
+	"r0aAdzrLTxwVTPNMfc8LyA5nMk4SDv3AMP4beI4EaTejPcglISUoHKF4ESKODazbpzXk8FNquW44p3G0",
+	"BEs/PCE18YMYVTxyutJXmr7Lscb5+ujAsZBj20cHwgXC/1tt1NrI88d+zPaEM0QORRFq1FpN+ZuFSH1c",
+	"hzFqjdaRYilivHa7dnho28e23Wi2nDo6j4VzQuKmdEjU+T7EaOCw6yKM+KYDDt3TiU8xmuogQtVGQ73P",
+	"YhxBthG4MRp76W3QLgFfcuLmyOweto6qjr5yJCBHVve0V+/TPu3RZTzhU5KAEVRlM+zyW4iR87UD04Rz",
+	"4cp2ao6FAhLHJGJ7fONAsySZah05qF85l4UKMvur9ysnfRpvonMtp96nGaTLrdeEg2YMvyI4QPynOpLy",
+	"NygrDjAl/typo17q/gKjCw1jyIzHPkV+bCHKpecRvydwZoQRGNFCfsz6dObTpU9R1fn//uf/+f/+z//D",
+	"6SIH6PKC+BxV4N9I/rEgPvztWKher+91c/u//PDCvH243UhQEo24N5pHBkCE0VgqRpvlOY6MKIzGmPq/",
+	"pZENpWS7t1ff1qTOtbKEmebRzStPfuzjIIH4iQA5w7HPRkuNLnzF0lOZhYHvLlHVnRD3VlD+OA1E2suu",
+	"63nkjyfx317haBhGTbt5YFzgwhvwiQfT0PNHS3PoKscRsTyXw59kPaUyqgPYhfC7ZlEM7HbgxXTUNw6/",
+	"KsDJMkvmbyZrHIZhQDC4URIcXV3eOwMlPUFD4oZT6bc9770RGwD3NT/FUQiBtxxrUTQPCENVeYWthOLB",
+	"ledv96lTG9QdCy5DlhRh8TaCCwEf7JWQXZorSJ1IL1mkPmhzpkUTHDecHgCGo3lEAsDaQeCzuAy+Z1Bd",
+	"Oqon/oytwXg/JlOmmS9SSUE+wFGEl5kAkEr3Z+3wEvb4ySBtpInuK7p1Yug3FVVpH0sNvipqxBDqzUKf",
+	"xsBmcjdCmtkGbuBz+cckomnWFM3MUlyRp2CEzEo3LFz7scwmTmHxudQb6UaqF68IDEH6lnL1g1Y+zB2j",
+	"Bhl9yKKjBHevZi3JZfHCHmpuRED7xIGq8KPsn1WQhUc+CTyOkheh+DcnG8I2U1NrE/IORxcBCBHOwfpU",
+	"VgritxOCVORo/NaTYMQpRnIOMFnVgV1x7rRyhiAWVKwcXgo0MqoOULooNWh9xZB4GZ2/qCMV6oTmNCCM",
+	"oVc3N5foOWa+q97KHa7POAXLsZ1DrzU6xg23Q5rDtncwOsK22yCtYcc7HB3jpmtCBbliRtyIxFusWnyw",
+	"q5W///Xob/Hr5vTiYHbVZh+O739quM873svDyXet24+2UaEdR5jGBcrzG+kgcuT2NLRyUBVMfwufEUGT",
+	"52kxnkE6qHOiKkslQpwiFhIlndw1XJ3LtGzmhqYVm0jsiQwY49cABwu8ZGADhxGQg4Mgp/PiIDBe2nXX",
+	"UVQpM1gvocrWACY3o8WQ4AiipG4JtUSwJ1cretKPBKfdRc/FW0It0QeVykkOhM2X9uvpffT6F+/2TfNj",
+	"5+PNy18uPrxbfvzl6vZi+rH98eb5L28+vPvt4y/vby/g9+9+qf8wbd9/oOdt7+VHs44tAi19wz5e+yMS",
+	"+1OQFpi011cbR7bN5ShPSCwnCvZjsPlGKJ5gihq2hRYT352gt3zHEtkZooR4Wbzgw1krBn6r4ntF0L3S",
+	"1HiOAXeCV8+i0Ju78QkK4UUc8FUHOHYnt2SZMwQtv5sMv3X9t/531+9+O29c+OfsnF513NPzg/Pb2Y/v",
+	"T787rpPld795H879t/5566cXF9O3H87uP/72PngzPbd/evHT9O23Z4uPv70M3jTPGz+98Pjvy4/L747r",
+	"bjOgw+lL2/vxu2AbFBdgLIu4VgXAk9xwQudTznYERnE2owm24ll+DKtyX+Of1e4whCpCYOwK8sMfN8sZ",
+	"USPnGV3mLmSWlcEutfEiBvhu5kmfweXCK3QbrBW9r7nAOgrwGM2pB6jIRX3ifcWyihxI2BkYg4vcJEkX",
+	"6yP8klOyeEJ95Ie5T+Laawxeo1rn6EHqyJsNWggl91IJQVV5hYTgH46ElhLg8V4Wcido4VOGwjsSIUeb",
+	"3CkD0hzy6HHYm9Higx9P3gbeOgQJA2+w/tCgNAuNU0hUsRR4QipNIVy6WuDIQ0Ho3obz+EGK4p8ac4qO",
+	"wcoCsPBUZMh8Tr4DFiBC8VckWP4bl3CAoVTf3ZxaaOq7USgZy96K/2dNIP8Mc+2TD/sf/b73e/tzjf+n",
+	"qf5zI/7Tzfyn36/zfxx8/unvpuPyfAZFuDIyfyFZKGWtP0FOv9KvOEKXj5VdgAspNKSknEV+vVEce54v",
+	"uN2ldhLCLLCKdCZTeWIbjJGrjqjq/P5ZrpovdG/nlnIIWDFcjIjfg4DckSARK+zM5EZRgV9SYrhnHyYE",
+	"vNgc8jK8XVwiSQGCJdxvlhyNxUU0jASsUVUKFvFy5tOxAIJkshzAFasC6JFlteJRaU7L79FrWP6NGDL7",
+	"8KWYoKydfCuEe7xhFFWTKeDPBGEgrB6sVXv1Qmuk0fpoUg3f5C2NCW7I3WZsMyypBjENPRIEeXmzUsRF",
+	"BY800q4PCpwJNeYbDDAn2iQ2EbMTROdBgPxRegqU3MFZeAgn42xD8/iAkAMpr/cT0MDd2TZTqaKcvRKY",
+	"vJlxvOZghgUpHflBHKTTbTXq7cZR87DzRBwE7HZ+loFUOsMj0hy18bHb8NrkcHSEW8MDcLbzpwfDwoHU",
+	"3TNbPR9s2HxbYMZM79TPn8rdqMS6uakaJydnb6PxlVxYOfunz0UR3RKaNYgqDpxQjVXkzd9qSxdPMiin",
+	"Mf+EmSgepfPbQiivk5LOvWIrwo4wpgB+61aln8eqCJ0Q4nRVLfeQNPDxsOM1R21ygI9ce9j02iP4F2kY",
+	"8TgBktkK5fQrNiff36AhCUI6ZiqlTEc+ixP5hngNxzFENvL3/Fjnx3bFqjSyjNjejglrAFH/FTovrKxi",
+	"bXqxJ9e2qh4nCJoFh+l0XhEcxJNrGW+fPxaWPFfbDm85Tmrp8RkIwK/rUUUOaVrLOZ725p4fn93JcMMc",
+	"HaFc93DnkR8vEeYvIiirAP5syerCwGMiES8icFx5G1ocRoXGYGAzYYROz3tvlK00nuAYYTcm3gki01m8",
+	"VCIHRP9ynqxZU4mnnAM+Y3NMV5SkxsGweWAfNUbtltd2D5pHbns4PDpyR60mOR4dG1FarDlvc4EEYmUs",
+	"rlgVTEO6nIZzjjdsyWIyzZ6MfL8EesIR9Pik78Q36YNTNVv6qKfNmz69liuAOM9Y6i1mxeF3g16UDbvB",
+	"bswQHip3Ppy5hWYkEpXgq4wQ9NpncYo7XBiCBFzBR8TILK9SJFZhGQ4nldGIk3nq0/FA5ftwzm7UKYTK",
+	"vEK4vMMjd4jdxtHB8LDdPjo+bh/Zo2Zn6NnN5qh9YJR7TTgJe0G+h6qtJgrCBYlczAiakHsuB0UcK6O8",
+	"CHKYRtR57QOg5cdD2214TdIatbExzC6cx244zaAXm4OFDRQOP5hHuXue/lwWoa6TL+DPl2rUz1aFhfPI",
+	"JQN/VuDsEJptJoHRBatbFE4zl3IuIqjzMlmrbtcbjVb90GjRxNGYxOtJAlx/xJXUURglCh1weWZptpPc",
+	"UZTIyl9djm9Sf0AZ8GMgNxFxw8iDnJCXp6jVah2j7Q0bHU3IX12DJDUbilWm140zoxU67yfuSrkr/bpY",
+	"KSXOEDj9PHTESHE0ISgbGchr32SrA+oB/yolTGZZ0ooYyYX6MRn4dBSWHekSj8k5f3/FeStWpg+5cY83",
+	"RinnA+dZEzybEcrxxEQfdUkm0QwFSoNgqx5FhBEpx0piWddLiwxkfl7mhUScVaMMxJXRxpe16AseyxL1",
+	"6nmG8pjmKUuDVOmG02TCzOMruVd4+F7b5Uu1SfjlNFnBa7WAzDCXsKvcHFCBYs0vYsvqp0/aOSf4smr6",
+	"FCalAZiPV7HgQgTphSPBMRknYLKu3Thrl2maLFxcnR5McXRrCnPnpNERPzrKag/6Nx9bGiJCYb8Ak8XK",
+	"lJWOxpTaneGBe+gdkeORraLEDdaH9XKlvl4rB5uCe/Tcp96bEX4BtdCLs0Yy3nKIrhhAHJXBnyaiGdkk",
+	"XFBlLdc+DyOEZ7MsHNrHTbt1bJT7DPMK+l7gY+BT62fRshGDEhnZGY8OG01I9Fv1EpLIx4GW26BF5eBp",
+	"d5NY052O8D4UmKnNJiElGwwW5vgACA3FQUCixzLTQhU/u01rzQGvPYQCpIJcJCEnr95YPRjlkVEi/8p+",
+	"j92JzasmK2Fgqs3CKMbBRqxITyQx9+hSigbljcctEtAKyYib4MQGKSEd8a04UPOayy+oyBS03YoEJCRm",
+	"P3RJZplMRmpsI5Rpt2yTbU+NvnFxbwtCAYG4SmtAKDxWpI7O7ki0TCPeVARIvSgCbV08l/iNjz5nBPmU",
+	"xQR7nJZjNCaURFjoHwRVj2qN5pGm/VmIhhD+HYWB9vgEpT7bPtWctpY0lBB3EhJvr45eE3xHuG4B6nWI",
+	"xiTWZ7W48hzSMRckKMkHxc7+wRjiMs/X+91vyntzeijAQxKIKHVv6lOfxRFnjwxVZYiP9LPkKFX+bucC",
+	"cUvEWRmx+UnpdNnTt6TYAMUQfSmqiUDJlci8dYF53+LazXzwQ9j+cdH4i3F8EcaRPeOHMhJ4I1UuUmqU",
+	"xc21UcsvIyJaI1oIx2gashg1Ox2NMOTClM/RzJ+RwN9SWEssI4sJUAxhnJFtQFdC30qIbhsvcllngwGQ",
+	"xRxZMwBuZjjm41lBi3TM0ssr5M/br89Lx33w0hKNqAgDzURdfANe+RMoaqeld0gdMIqVfiJEcJVnlYs8",
+	"1BWIB6RarEVYMNYRVRF4FEYnaemap9I8JDkohbab1VHZxWswHeGB2Elp7MifbH6hhqHLLrYIhx+x2lQ1",
+	"f/RCwYm2RroTqJHKdleQcCRcP6LyJEaN+/t7maoZEZQLiROkHgV4SSKRhaRi5WBXJkcUBLBOk8w3WW0j",
+	"+VfeC+K4IWVhQBxYLEMupnwaLq71Ls9FzDdD1bbdQo6oKHrUcCA0wuCPkoa/dK5ZFI4jPJ3i2OdSjJwr",
+	"a3lL3141VUQEm5P4TlWWJxZFzvlblpBx4nAsYqUgT8uBGw85oA37wEFJRkDeqG4fGUMfy7HFJC8U0yWn",
+	"Rc4/0N/Qf0MibkyGxCOZdtrvo7+j/0DPxJoah8Vreo7dW0I9TligPklkoRleTsHoFhNcKsk9I9psMo18",
+	"xZIsOpwUTgGHl0qtQW27rRBhJRP/IfLSI2oFiDNtOsgfoSkORmE05YoFB6oNDyHFds/ABrauFECTeMrk",
+	"RpkCEyFiTt72NBQPqZCMUvFDZi7YqB20NXGri4qTFhHkLJ6kWbyQuFiUtXhSUIbhtJgQdTmI7QaAWCbK",
+	"ANTt4xTqBqA/LkW2jm7WxRJD5hJhAiVajtqtLAXIpQdRYYpA0qdAkiNH5jMvCL5NRpRFhPll9uN84KEW",
+	"HEY9nVZiQQ9zNTPmNPIZqX1P4jggtXbTCAKQSDYVDdDS51MRvNU8MZI8RTadOhxLe/WkDtJM9vRtAZVG",
+	"0SE2WsfrAixnC2+QhnWsvSaQFDwlmLJswJ2SmKSDxpBcrIVpgnqAUUT4EsCRCiewV0c9iQsAmkflHt8X",
+	"Cn7nL5TICYvxKcIUYpKhJpYIlDAfzn1SCUYyJTvDAADNZ9iHMs+FVK/RKiRwc9/7Bu6bFc6/mZFwFhDL",
+	"c7+RL/B/rhA9cwb9/ZqSNdDD/lEA8D3j9jNbCTw821aJW9GRNwpwhRKxqqVfSqrUREGTXllmGetC68pL",
+	"txBcs/0SdA2vIEWwIIwi0c4hoqT3/Z6Fmjaaz2YyrERyKqCYgoxlT/nyqHX2/vlP37358fTjzZt35+fv",
+	"D38oNjANVCRDWXPRJomutNWihKFVg0X1mgOibZu2j65XLXKRPP4sbG5ufu29uhxOPoTR+Dj87f7oxd3x",
+	"m3fL3z7St9+/mM3uf3sV29//2v5gXG9CjDcjjjx5Ga5XFAD8aI0Vq1idxKQlF2lpbjQdutlTX4/AqVq3",
+	"gr9DzEirORCrGjBCClT5m7c3l+osIQymfdA+QuJrK0VpS0gCnufT8QlqHNho6Mdsr46SdE442gmJSFf2",
+	"yPZjRcVX/LaIhovsqb95//bFxXevDs4vf7g+u3nx3cGLsx/fnN380Hz+4cXLt2dnxlireAYNN+aRv7o3",
+	"lTqaZs0IPsPwNMVdjqK51fFP3l2dC1gcNFtHaIYjPCVCBL1+1WtY6CCRQFs2YnuWsMEHxEOOmrYrFCDJ",
+	"vziFFqrQP8TzJOtCJgoLPgGtUKJ0kJyuIffb3d+Pw3i2n0yF3Sn5B/C//y429s0maAolTUz3jRpHPMTB",
+	"OIz8eDL9hu9VPBO7/eZA/DUjkR9637Rs05n8KmomDGZ0XO5Meujy4lvkT7nIKrnrD1eJA97RztixAC0P",
+	"2qjKYkw9zEXSYDbBQxJbgJsrySL+++dvrxb299+Ow16v17u4fjc5ezfm/zzj//P8tAf/dzCaxe/5P05v",
+	"g7Mf3l+16bcX8FZv3Ht+/f3Xt+4P8Pp3V+86Z9Htd+Px+JtvKlZFlCzm8tMyJqWiAHKGCB9PM4gy8D2B",
+	"EOD/l9WuUizJbW4ncQT5kOKcQ99ARtaTJJVaaPD7iRdAeKqjtyrNW0aUChPRgshcBcavZ0TSzHvwYW00",
+	"/jypOWaz5STHr9d4hCz07uYUVZ01jNz5p7uIiqSGEkaap/Q3JfaT9SaOdSaNjWrQ4+UAq+Kzgdx1uKC5",
+	"KKDC1NRVZ9pGS8JA77a1OflNvg0YWEevyUg4rBcrL0r3tngdVTVTgIXCKPuusEl8xVK9cwC6tx8vB4Jh",
+	"gB5qr+L0Yc3u1JqNL4TTBaYHaFibKcinV73L1Ner6kmac8pIPr18S6PBI6wEW6bpFc0qq2WJn/VK/CdJ",
+	"AQ7khYRJwgyNljan9d6vMcPeJHU/vmKyllEYIXfO4nBKIoCzNrdKgAV9gs+vs4P1maFqEQUqvXEZ/N0d",
+	"zW5UKcpaKzZYJ1ZsBusZe1FYliKKGcTUlp6Z1srw27zeoiSMhGemaX55UphllRlkyR1asbRRQnX/F9S4",
+	"/8wa7G4UVxXx7a8PJNguhk3z1W+KYdNm2LjI65WkPezG/h0/Op/Kf2ZEyeTnlZM9X1/vz1SET7qctihy",
+	"9/De/rsqhneOp699esuuSTAyJEHKp7millevhe4nyqdFKt5ddHf+iqHZfBj4Lnp39TpLdKF/Tnd/38fT",
+	"uib87d+16vb+2+vau+uzq31w8u4/+hrA0ot2nKYkmLmMtOSrejTKhSMVXumAMik3XPLIS1KGgBG8ZInE",
+	"IubCoxiCinx3grA0WLPELYeqNvoGhaNRVnY5NnJywZchjWYwCqMBTGDYJ5dGROAdNokllV7ahGfOCBiM",
+	"jAUcJZQG3jzCZif0G5/OM+5GFnMIiCyWzKStgpIjY18l3AC5MkhFIlMllcEgTEGqqXyiZPLMfB3TdOLY",
+	"BvyABunU88g07QefeuECimNPxS7h3+IgwTUkPxWxExw/cltuGNfACLQVgt2Gc1PAotCMkXwRyRe1hWRm",
+	"OTAClh//ICIuobHcqcrnMk/m+WwW4CWUqSohw+aupOEY1wLbgFpW4SVbBVnh9oquyGZqURRJ81LU7oxD",
+	"KfKfICzjowOlr90SMhM1fSFaoY56MmyB/xiOUATVPdIYBlvFMBy2nC9LarJhMxyJqbauNMim6eydIBtV",
+	"MZTXSvzesKs9FM8jyiC6ejRaIVpTfO9POYNutm0IbRN/7ZicdRM3dCYywRL6QdkYGH5S6QZFqAKTjkKD",
+	"YlFANXMeQk1V/vk//vG3/yaWIFYgFtDv9/t//49nn579/SlobvGeGp0VgpycVks/LDPd2i2pLl5mJ0/G",
+	"k0U29EW2/jn0vTR4G/rKDzaDdwds4cTUn0DgafGyD+wVbpICvN0usfBHcJoHrVi2YSzDozYQ/ULvu57K",
+	"W0LpWeUjZgYpB/xUYmFF/viHr+wRaxKJvAZ9aQs77o5UYquSSdUWDcULzIjwG0oqjMWi2LFDISYzDdDR",
+	"erVDG/OFH0N1nHA0kswAvtCDTNmUaTaVu+kIV6wKfyurg8ofyuZwphYg0x5LnJBZk88koG+lzGdOf5M6",
+	"n5umxHKLYvEzEY/ZHKvvrt9eIIlVom61LDLo9MFm2684ayStjUhaCreuMw3xMbsVdmDZgOKML56viBLi",
+	"MclIROt8iqAnVhdhBBY6iAB02JQ5FgQwZcJOxY+AYvxnNAzn1EMySBy9edlTIf/wHsc0B1W1LdvZ2F6F",
+	"9j6DQJFZrAIFBIZLkHcFcc2OdNhaiZJ6gmvwaOTfSDNTKrYV2q9D86J1rQkH+bL56F8g13wTCMxEaTXb",
+	"YSvKpKVRbCBLpok2LXnHqR+7yPl4M8Jv5/EwvDeU8hZxxlvBT4z1RjYr3wTDZIaCxWVHM5BtFQp9S2ZJ",
+	"LJL0WU8JBTV6GN7rScJDwmkodPBaUZGHobfMIvfHcB6ljiKdgAhXoc9Q024fNQ6grJpypPoUdRKTCnoR",
+	"CrfaBEPIlNEg5k4wpSTIFJXSaGC2nNTU2JjBnFLC5ZWQkhrkqMKSY5BgBNhcHEV+zuxTERvanA37YM9J",
+	"KWe2qA0ShzPImb6FoDStepW+CxnFDsMuN9QYXb+y1VKPjZHtHpGmd4jb5GB0jFtuY2h7R+RwdIA7BUUV",
+	"XX/mG2vyrfqgq87X27TC20NhlGfnOiS4mDkKI2MdYdml3RjTxebi1m2D+1+OQaSlRkV2sLwrOqjTLVji",
+	"Fsv7kKspqmFeAcVRdYnO7nAwLyi/ScN4QMTvJmFSy4djJI5VikZamhg8OGDBQMO5LJrIhTopdoLeOsFs",
+	"kruYP1cYnpIBZgNZr6diVSY+fx+0rLIUOingNA+IqUbX7vQpHJgiA9LmafzOKjBCBgsnp8NoJeWkMJLm",
+	"zg9FxU5mLAcYLeVoMj1G8ocwUq0nRKs0LUOxdNlcDY7v1SK2qJsrQJPZgJVDq9L4WZyxjannq+7P2Z82",
+	"9F9QH2p5SqIJpogXEihqccVkzKV9VSAjlx7F/4/Lk43Kg5OPkzuj0o/TrD6BQspWvuMk5DXtFfK+5gTI",
+	"WxxYkRBIMkSnJP5plOrzShW5LcYpMOZoa1odfcOe1/lL87luGUcp5MSr7LeYkwl+mVNsEBdZNfoWCLkq",
+	"zklz48Dl0HbnsX9HZHNwFwcDd4IjA914HdIxYTGK5pSviWvTEZmJuNbEIVDgXDWajtUqEtgF0qhfNDMO",
+	"gnChGbtP0Mi/F6aAVjM7n7EWnTSrphMaZWdl7B+SURgRreQ9muJlJhJtDPlZxg2bXYQrCyja8fUkjGLT",
+	"lrMGb3PFPZCLBuFImYjVt2zg+UwOaOqN4OqtZSSf5luGPHR+2HNW6D03+37VNjl6DNxwOvRpsYeFQ0ZJ",
+	"f+FIQyk+MNuMTslsnF1wQkm5UBBGA5/ekSgu4LejMBr6nubaSVqHZp9E/Kaxkkm9yVIkvZiqulTZBbya",
+	"TzGtRQR7eBgQxObTKY6SC69oTR4SllbMaRSFU8EPRA3MrPcsF0Sp2vviGAUEMy5fRSTtlgSdUn067q4m",
+	"c1la2eCVTGSIDZwR18dBrkJMcdTuRlerIpQo0Bq5eXjJBP5lwnPLxHHMSMRCigPh+gShZmPeqillA3Am",
+	"IpykM500wGWRAE6R6SuW1WqsvIpSDSNwYwehC8nPUbxnaUgXRqh6et57s4eipKVzGfxbEHw70G7fTnYL",
+	"adMirQ1M91hjPGz7AIYiWljMF9YRlLJkzyrF+wpYxRoE3kx+iqhCKUnhnxUrgZyCw3BE6QHjlhxQHDhZ",
+	"q4G9W2t8CUlyX1Ie2RhUobSdldCKlu6rb24KrHgK0eLha1/nUn4qwaTYe3y0IrSYAXv05aWZh4O4kwm8",
+	"2QTfXUpCqLodf17lzXtrDqtZeAn0TTb/iQJY8dpXemNulM8eLodYKj5FyGCgcxPsThTfX2nVCI5uEq/B",
+	"OJH8kqKsLuTUERT1hqbFMZqGd0RPN0qtd44s1B0tZTRxJsoW9agcT4sYWgoeslpbozjSrHG0kaIUClx/",
+	"eglLFZU5EQ1csp39Lz+8qNu23XL2doGHhXLa7gQzUT/kaBfr/VxGUik0uj3W/lIQ5vMgw0uxoWnnVqIt",
+	"1we251WuG4OC6Mtivsmd4JxJjw5IBGWDfKwIsvbPgaKpIjkYbtZAey95pvzeyQMVgJA8SL9YFeA0cVpI",
+	"0RxhK9Z6o72W4qU2VaI/Awffa/U+/+N0gqPTDBz403fpHvU/r1JwwLdyc7m31eNLCRT92ZmEi/7sIvOp",
+	"As+5Bh3+k2T7vbF694MAEv/nNZ6SHjtNwMSfvVKgyuJPanNftXr7eDqYFnmMbyZE0DtIcVF+M0vEz0zC",
+	"wOPawciHSg9rrQ43K8mbyu7QaHJFpdXUJJEid21B8RmxNnCAAq/tXZ6jEZ76oGQIBab66ubmkqsxe8od",
+	"6rOMtZyZGnpx2OQSkAxU39j5Z+VLzjxML96SJYtlBu6mt3NEJPlUTGeJ9ZpISeH5ntFx4LOJBSwulWtP",
+	"0ILz1e/lBMBGOBbcteq2KlopjcoZxNh05kNiOm4UhHRcYBmK8NSUnyvabymTGJfEq4IgdJEkKhaScskJ",
+	"MpKfrqgd60/9+ATV6/U98QCQ/Xf7s4V+b3zOuRMbzYpVaTUzzsOC/kapezCSpHsrL2PuoGGM9BQTuKhb",
+	"YWVvcQEzuZ6Ei3/XJNEAM1AuCgpNvITicaL8vawZDOpqo1MTYSdoAUHoHKPmjGSb3XIhSzry/DHlarjq",
+	"FLYudqK1odvtv2+ea/40SqHjjgpV53B8+yrV7+jwoX17jB17pL4HzClhkDJgVNRLgIK7c5iW/+hHKFxQ",
+	"+YqowKqKK4kPMBVtDeQ3DGEqSrRKxUd8mUXNlt1pNA7/bF159ELvTK+cPacQZPtkPXpMh1cymvIddNk1",
+	"FdLPHb3ypqg8KHGFpIFUe9eQefZERfhRNQpjHBNvb8dp9p/LgWo3pfILDuABN31lebsqlf8I6gNrygZT",
+	"r8+MeVAs9frcmPUR1WKJ0Ag6LYvy2OqZueG2qlyZLmin7hAqoydlWoMbEByxNA8gc4VFm860hu7Xqt44",
+	"lHCtDsMkkXEvMWHqJWC/1sqhrn7yRCW+cu9sUXb97b9/gfUAxxwbSxdYLyhgXqY0uaFIdn3xqNrkq8XI",
+	"ZeaxZk4XeX534S1h0jAscpK1cr6PKFR+QRaaNbW6uVL4nhEK2xUL55NmC4VvqA+uCoDviWgFPxZKqueP",
+	"RiRKpTUlw0GLLP4lmE3PzEBDUMWVwzUnvrzC0TCMaq8xjUlEa4eHW9TiemGu+y1W03b2NhQAV7dy72Rj",
+	"be+jw4NOu9VsPKxMF77VUUwQ22xc4voyXYWBq8UluN9uXVxbAEGWztbKbBsAktSlqi+eso722y9SH3s9",
+	"73w0B89z4Yex8EfXvxZDbV//Wv9uTa9uqOsAGA7vFxXtxP+Mmp3bMPStOfJW7PKfUepyhWf+04tdBj69",
+	"LZXcmxSHKi52uZ4XfpFyl+vKVLb+XcpUlud/2zGth/CUf6dqh+IuFNFeI9HtSZLLIGYMDbF7i6rfnt3s",
+	"/VUpGS7uX5WQ/8tVQga7urDSmNHkNdTXmANej+ZBrj0b4E3WtyGUNCDzMjspX6JOx6xW1+50G801Xo0n",
+	"wDTYNKdNUPW+3L6zdY9W6m2FSjmpJf2ecrABkPzZAFFSnuDkFGQK8PyGnj9aAvzMoEsTiAtC04qwJtcL",
+	"6zG+sCcA1jZFw82ShSPsSYqIFycZQ+lvp+YkSZqipkgaVJCl/bUS1bDX8oLkxKTDR3TGeoJjs7/8sT19",
+	"KfBC4iqmjooinOUvytaTvy0WEqk3gAN+nMZ1OhdgGF3oh2Y8BCl9vA65qP+GeP6cM6praJBesSoXK9Vc",
+	"kp9WPW6gnK6jldI2oxuuIuLCPjbIFl9A1P/XKhIuyPIaiXlVGlaCckbi1g/N6FDXGH8OW03VxIsF9TVS",
+	"uO6DMdWNi7EbIw/HeBtniqipZHCm+IaQq90a0rc1owtN8lG8gNTHdeTkCb3TXdFHLYTRZDkTLn1PN+tK",
+	"b3/V3LZRt9/ubctePhef/WslXuSKN5B7g1GhFyzwkgF3qZcJbplF5M4PTVR925H+1etla7CwBHA/rTuT",
+	"IpPsVkWGhDW0RLWFtSr6422zWxllVfBhby74cXZKlcu+aVp9lHP1DUcjN5yRbT6+hg9W2YMcctMOXgB1",
+	"Xt1HoR69ayX1GB8ND90Dr0Pao7bdajRxY9h0W16bdEYH+HD4YI1D7fKaBCNOQwqkb3dKtmK2KYPNGpmK",
+	"LUmr4L4iI5NdSXBKCw2XyPE9h4vv/J98YoOVaBeA3AIeJbbFim+i2Fp54mBAUUMM61Z4IFXP3NGqhZU9",
+	"wHPtfuerrMWT0DNwEufnfmIR71c+ORbKPrH6lTiMZ/wn0Nh+5n/fEsofnMg/5c844BqcaB9N+9R5OyOU",
+	"xdi9rfG11a6IS/xZ7KAJwR6J6ugMuxNEgLX7DMWRP50ST+Vz+lAKZopFMdMqH/n6xfeicU6fOv0KEvNC",
+	"Mk7ScF1sU+iW/HetV3PaxxgaV0diNZaWrdtIik82nHqfZsOY9WIt5eOYdb97WYxSQc0wHgf1Nh/f8A/4",
+	"DYaP49l238YzQ/E8gTibUO+yMMIgje1KYs+1wxDjrxKQMtzRNH/CLkutdr3nMiV2ArV1kidDEuGCOioU",
+	"QsuOqCYlJ2QbeCFUGeKSvITJbUdz5Cnvwq76gGZxhR2NubCuRZRcCG8YlG4Sra6XBXkPkT0ftr0wEoFJ",
+	"rdqrMGIPoPaXUfgLhAAaudhM/JqcrJU91GoonSTBEv06x4E/8sUJqpPeqyM5AUv81VxbhFyeJYm7fYrV",
+	"JAjEJVl5DTJFaIhuabigyRvriM+TYkln1CYtr+k2hjZuH7eOmoeNA9wZtt2W1ySNkV0OS1xao2EUT2rt",
+	"7c9JsoMCPJrHE0WiEWZpTg2bhAvo3lBVeTzyVewx5Mgv6pJocWamHulpvSqaMA5ntYDckYC/Jm6rsJer",
+	"72VPebUQP+bKCDArTsQ28LdVLT3jb354+UjG5o8vj6kJBI/mctvQamBQQjEaFTKbTA1FfcdWOc1Hi8vJ",
+	"4tbz0BMxkJdvr2/Q/l1rn5/3PrBZ5tQRBBU5/BnHHf7fulJWJMXPPEsQTVbpEDvpU0XyYe+ynlzCBYXh",
+	"hyGsSryLUttagcAsy7BUS5S0rEifqroiTWkklbbzqc+YT8cmAoKlRliWfKzmtfCHmyB/rTTE1Tst03+I",
+	"J+hiHfWGjNDYQg6dB4GQLn//7KCxf0egofacwosqgx6dj5CI8JW0WJZNEaTU6VMOQf4xtdKnaOFTVke9",
+	"JFUbSLIyfmv+AEgfkWXhOI9StFuF5WFKw7hPZZv6dXR7xeC/Szou97WVZJQyxI1EOREfS0lxcC5KhOMS",
+	"T01ADVNE7n0mipLyd06EFAVRniWlIlPYYi8d10Jg2zMUV6i8OT9/cTv++N334U/nkzv3oveDexqen78Y",
+	"/3Z62msdnfZ+OLt/cdN7/XwcjCe34+c//fDmrDc+W4x//OHb0+tfv70+H7Ze/HD2qoef0+ffvj88p1d3",
+	"uPl+fv7L7HB7NncjhfAy0OT6igIm1IfLh4srqXnv8fIyX1c5WTl503iroQ++ijnxc6FQwyB0b80mA4P8",
+	"HGtVpPuUDyIikApwposwOqiB2TeXKaa3GcCzWdJlWFR7JjRGw2WfXr+51gody6VzIldT/H4UhAtOOxZR",
+	"SMf83YjMAryUBT9gtBVC0LAPvogA9wXE/NUonPZx024db3cJTnGMg3B8xvV8U7MMbxb6NN7e+HImvzQJ",
+	"JHlgtUjTa7j28BgfjdqH5MDruO1hCzdHDWJ7x+5ROWD55jicVR9ZYt/cxnQnHV8pQNaxWihgQ3SdOwvW",
+	"MPLHPsXBYEMN3nz0QlVjaAfCdQTIfyKcMAzF4QJHHlINKB+mwm3SImkmJ+E8ZrKGshtO9XxQVfJnJWGB",
+	"egZpqk8F3ZDNQTK5DCB7iBwFSwb2ZES4nDWoctFa1K6JG5G4xsXu8pV+LcPJlD/nLcRa4Xz5XXpXP+8n",
+	"rONxnCOHd1u7JSAi7/Gh82o4PpAYcvulZIzd/1TjtZkirFt7Qvs2Lv1weICVrt/myv7x6IgcegduZ9jG",
+	"rVHTqGDSmEQj7GbiO4UrsCJ/pVBrBTKqc+H06jVDx4Kx0UHuPJNuXkX5BH9XCVbisyydeVY8/koAhPHd",
+	"eRQUSDMP9HyWO9cUsAk49HWLda099zWNnw0ZuIW9OqCui4ihyGyvbTdM9ceyjaXzdXfxgvg1Fi8DvaaM",
+	"hZJSvMMlEi+h6xff5wLiFafZ2Jo6X5FwRnDMkCMtic5qCRVVeomTdr1kDbCzutkikpR7eexQUWrbKkPG",
+	"pOXoWtQsBpnCj4N1ZxcRzEKKZpMI55oJVt5RnHT63IiWqsUGTKfXStmiU/eWm9Vtf9pqMoa3gmwv6VrK",
+	"WgerQu9Qw8uKNFKNYiRmKu9VWFH4ygKiGpCuRrr9nOHW4EL5pBvDylvF1sYNiCu77q4nkSW5QDT+WJQu",
+	"EyEbkfjDDYNAtAE8QY4KlpBaFiX3sTBRQWCjiqqLwGREQ8Tm7gTNpEXeHMiyVaxK6XCUMhElQpTZZZiI",
+	"gvAb4vn4RkrvuR5NmOW592wWyNIX+78woNwlNAH9qzvq1UNlMk5MiLW71tfm8XIbhCXJl9bt6jK1EK04",
+	"PxiZe2FNOR/AqTqDIEbOgsBHsZeEakL/i69YYVP5rWIwCnIVHiJYPSaco+M1SGt0iI+HTbftHZCW2xw2",
+	"sD06JkfeoXswXJtzUDLbYHfRH+u8K1DNitC4sESMtHdWZ8pbxSV35PkRceNgiYYkCBfIz2tw2x/I1pGf",
+	"ueynZBc6pMvEOyg33JrGiQ8IwEgsrNsbJNTF20T6kwnK7DInGhQWNJWui5AiDLaoQh+HrP0qWrKV8WPp",
+	"/JRTA0qsNC47ZcLSfpeY2PbShEn+20JUnDXy3ifxku3Sv1Uoo3xpqaHAP2Ze31q0CgOyWXks6QVmxJ0P",
+	"hC64G/U2IYuG9qNbCA4yemr/0UQNZl234BsVppPvjQWmz2JV03c5o4WXTtJIcO12gY1E3lYuyIXybQd6",
+	"ZU3CwGPg+nMSL6Uwc4lCaSEjSpFNlGvpvDYpumDk2orkZWy7BmTezuadsXeXSs4WGWqqIWb16uUparVa",
+	"x+jdzamFpr4bhQy6HefamqS0pPWFEj8zPvu1m1lwdQbefsh+vlQia6GexjFbRfKJmBcpTyoGkiYdz/Md",
+	"gAw0dBsqPR1hIIB0PZhZpv81B7doOkm8EzSLCBNFa1R3dRVFiNnqer882Lf0/gJZ0sSSKAyKqgFLLzi8",
+	"wdVpP1aSf1cztiPIk4FELCcmguZLHTNlAtDvm/8Z+fGyT+GZz+IIx9AvXH8vLcHI9VBKHkCCgJPtKibl",
+	"wQEpCrYbmUShdgaVl6RiJgqTiz9qmRiIR3oV//khYet1hc3w06V9sw8Ea/nbBFWbdgP62UK4gKgGUG3a",
+	"9t6JRnPTuC6fIufH2rXo8lqDGQ0ek62icoVskN+7GGLjdpXf/ckO/QtFiz6s1spaDngiK1TI5FY/Xld4",
+	"JUuOqw+gx3v//e8PQWgzCEqdu9E19a9y9I+76juqsKW7CcWQ27sJcyWucBC8HVW6P5efuPLZWvHX3McR",
+	"3mbxZ/DBig0Znq4u/pNVWBTGuezdnL4yeYidJJTFjy3ZymRC0B2hXsglAwdmc0RIT70AQo9LdjOBfPvz",
+	"2lAWh28qiSbuXZ4nEcVbWDivSEAwI4jQsU8JsP8/q8XzQSW4oHaIED8K7YtKVkkiJPlX0EQf4vyljQii",
+	"3bOk+CFixsMseX8WPgVOlzJcSpQHa9aa9p+1kES2IIPoSGIoWClzuLzQp2OE6TKe8H+QIOerfKKqEqga",
+	"+CxGkSRGogTonl4uYuKPoTkmsKUgXGRjGOSvuzZ0r2JYrpbBZmuwFu9iIHFU1o+towvV9k17ZbUPfTae",
+	"Mo2LajhJpdkR5MpB1nyf8t2KiKlD8Yuoyp/MsGdluykxFIfhStlYY2zkukLGvRIF25/P/cBDUTgM443E",
+	"OFclVlQig0LXBr8XQBHwnPw6x4HkEzuj52vWUrbvmbmWcKN20NagdWJqZYhdgSRObVB3TkQRuBhHELYt",
+	"XO3iZZEwCe9nNz8Mh9sH9/nUhyyItPF4XFx0WOTfrBAbP0Y4liV8Vl34lXPqx7VLzFitfWSqSpi7yhvt",
+	"0akIVj4TvYyMYGC0j+OT2xVbzCcbZ+lVOtQm0Lz2WbxrL9x21Rpy8naZkg1lye2ORNoHy7JSbzFepdFq",
+	"iX5IqVE/3BIyk91RZIH+q/U8oCvp/74g/32qqPwm0m/JgNp9QeT3RTBt8mYSzLuZ9htpOqqenu9tSdjf",
+	"pERbS/NJoxmeiIaXKR3vA4m/JZRtReEfQXh7mZhqqPUpD150xanSEKnIZL2SLfGIt3eSLFwDpGH9lSvC",
+	"iCS8h4ct+0ES5iiMXB1uCXKvlEQvKFVWvt+mumbvScSMksdbSpByrIGueCfetFS2yNsZodcxdm/5gbsh",
+	"BKyKWlDlEprkzHKSkZ+vnnjXqh+s1Ye2oo5yNhVwsuI/IZ6Pa9AWeeuh01Aqw8BF5z0OZxMSuUE49xB2",
+	"XTKLGXT8GQaEi4tSrFf+hflsFkYxERHsSpAXb1esStr3MnkxK9QnbxbUffMK9T2fqXMHN1CQVoLTXHRQ",
+	"AW7FK9c4qNntmt2+AV2uawxVMOkVufJmesE0/ZQ+bUZqsxt9EplS/F6GEXIiEnQRI8FI9mcxOIrRKJQN",
+	"y4dL5OzftfadExDJRFEqQj1hSN93+rSqH/IsZEK4dfgC0NeoX9FCU6CWRy7RYo133xx3G+RDEyAqcD3I",
+	"+VeWgEkpiJrMkcBfC3xrJhLCBGC9E5S0JJZh7+B7vGvVt3WEKSq2SfyRKy2x082+FufbM4gwMvhI7lKi",
+	"utXq86uVz0ssl5VdryMbm7Zs20LTeRD7s4ALRKHvErZXuJXt6SyLi/Zjhv8VmYUQ4v+CxLKgnzmiX+tU",
+	"9qpuN2zbbpSOaL/EEZ6q2nhlA8TXNcnkq37F7+lpEFJyjqeq9lguUeDm5vIaZZvIQemMLnI4z3bQN0i8",
+	"860PXSeFEKAqilShsXhaONQBQYt/pL3dp4zMcIRjIodKs8h6wGCIhzBDGH13/fYCSeEA1FsZFSMqLTp9",
+	"kEX6FU7ChETXr+RLAkmlKqSkhEPACKPnYRiAd2DrL6/lYX0qAj8MXVD23yMGGFSFoR/J7e2Vs9OtW9yG",
+	"2SWoqxAYyGGf5oiIIk8Zgx0/jooljiLL18Wjcg2ti1d7I8Zf88ZLMbW+aZUGd03i2KdjaK9bnLNhxH0O",
+	"i1mAuThJ7uNyO5a/bLNh00rzWza9k920UEUzLxd3+hTXdlP+qTK2KRNuvn4QFBXIwu0EYZWQTUmptNSe",
+	"68Z/gxXbkWfO1yyTkZoSJ/VuFx3VMj2Zoc+U6GDZ4vzmd2Vsm89mJHIxI6kdjktQ8KhPk2dsRlwfB9qI",
+	"ny2wy6VV52UeUvaB6j2PqqacV98lXQTGXc4tjmzbbq5KWt9GRzXA+tr3ZPm/bJPRunLURUzCgD8S2QrR",
+	"COS/gcvXNfDxdFCmiImZH+U3YBy5aOXvm5sy7zYtSGfrGZVI3fcR9gOiw64A8GLGZITCFbfXrXiwKki8",
+	"OHsvfU3mjuuZbDztbmVpmp+WQpYuLq9eKbWlcrlmsDURySMQ6ZyOwkLsmS2KnJeKvMShiP5bijRzsXjk",
+	"M5N5zHcJqgonuShlxn9o2jYacukSsz7V75e4t2uzyLe9cgtvG5gUycLvIdpRnlc4j91wSuppp11HNoRw",
+	"INueycojEWHzIHaQc6d9zS8x8ZwT7WOBxU6f6h/DkTqoqoHHErSoYTcaTZF9rwTZAg/RQy+aWPgqFC5l",
+	"pOdq+yZ++GEUETfDjlf3nWXKht9Ls+jCw7uCxb83TG0kIfLkQGpQxERThZNfH7ss0cH4OhmvxMsv5YJW",
+	"IuuLqBgkCYoQ0mt+ugILTn08fWtWL07Pe2+QG/jQNzytrnOilAjCWBIYmPY46slUWQBuFz0nOCKR7Ikq",
+	"ypyKCuUcFUZBuBBaGMyilfCBzAQ3lIYzHASVbuUNpnicFpBK4qDFx5olWlX5fBfxz/bxzN+/a+7HhGIa",
+	"C8tIxnrJ+VSTf3Tt3b6aYvd6gpudA5PFV2UPyP770qM3I9EUUylrcaDckiWqOknp7tOrsxdnFzfnvdf7",
+	"Ghih2yfT5fRTsOhcv/ie9SmfobsCzOsX39devemd1q5f9ZqdA9DAGPtGALf3vYCsha5hea8g10j9Ommc",
+	"TJon9XpdfwnH84ioF8i9PBnYV586P9auvdvaCxyTLvr48ePHN29evLh59erNm+vrnxxUhbgMVS2+0UFT",
+	"n85jwtJqIomdy+VCpCz8x9S0Km2Cz0u1TVkcfAq4Mro8IjF/aoHBIQeEfl9glJsuV+wj+WFC7tH1q16N",
+	"QyxJxaQh9V0c9Kk8U7n3k+zPyYnLxapiuIK8xROxSoLdCWJkPIWQCRK5hMY1Qjn79UTpFBRH2A98Ou5T",
+	"Z1+ZAcGkitR7v85JtJS/CPQSyWIMVaG8U1fmANTA2uSgwKeE7Rk+EEkCVp+qBDLD/sk9dmPBZaucVby7",
+	"uD7/9uLsRe2y9/H1294LWQJPosBpSGO+JXExHMTwkiEWcq7Sp1odOoShhqcA1S1ZfiVr4CdHqYfEn6h0",
+	"68UkLA578Rk/IU5XXWlpkJdOFrBzfqyJiMzauSfN2j/WZEQ4fySDpkRVPL1GnVieisGPuObTp+FIVJxV",
+	"CZ5VZY3bV49UbWTODjgSV+dUlB8NI+RT7Mb+HRGoOsReiuwWYjEOCOL03AIfIPHHVJtejr+XqX6VwG2E",
+	"p34A4KSa5kY81U8wKZdnKYWkzf/oU0eXQfmv5y96vev6zdlF7+Km3nt380p8t1dH1ws8HpMIvTuXlfkg",
+	"t3Aea1eWnfATQ5hyQiQTCzhhFHingneEBJtQrZQ74pn/PQH3xY9JYTwTlU1iCQVzAXpSkHlZ5ce1El6e",
+	"xCnJGwHKq3GlP4r8TLGUlYV+hsoto1DYCaHpCOTii28TKzM/wxj7VPjAoRBKYmUf+/FkPgQDu3o/+cdK",
+	"+7pKznBtoYUfkRpcVitf8pL5HvTNUabwbgq3u5b0JcKF0HqQ8fvVp9UMvznvvdmz+P8izq8EZ7WEExDJ",
+	"Fvzgn1Oygwgn8YkYXK8L5xEu0HPKcxp6pBfFDHE5RtPyNfaX1qcDMaP6lhLBzfaQYNSod3kOBEY0uFZ1",
+	"UKYkqYlHqOjsh+S17V2ey5vS5d/9If9AfwCpZugPOQiQvT/69I9arZb8P39fB+Afwg1Tr9cd/u/f+0Je",
+	"7le6v/fBhNsXtV36otJHv9LtZ+qEQJl3aeOFH//zf/xf8CxVzeCxKtei/TZl4/SLz58dWGt6QmJldXtl",
+	"bflB7XbhoHLM7DndNfbvmmL4BsQywwwW/7uZ/l0IjX5qOTdv/rPVl9IpPBMSdeFi2mIl7TXb1Inbxq1y",
+	"+PERs9LgGhjqlPLd9dlVPdlZ4TR9+i2Jk3QZoaoZCZeF3HAmFNmN1AsuCqe7fiwls2fPFIUl6D//1/8N",
+	"peT02bO62ClX9ID8AgtG+S8Sqf/ZM1RdFfE5ZxfXDm498dLxEA5YmPiW8VYiMSiVBDkZORvYVE6mcwol",
+	"Y5hHCB5v0y1OMcRIO/c1RUFrqdDQRTgIwoWDpngJ7dkwVBaXK9WEC3Fq1ZxY0qcmuQQC5fZOZEUtkXSn",
+	"wShh4pwSi2IwSmTpi1oMLpGmBMUzZ9idkFqzbq/wkMViUcfwcz2MxvvyW7b/+vz07OL6DL5JCxwlTKRi",
+	"pR7Dil1viLfCGaF45le6lVbdrrdEFs8EtKx9/j9jYlDtU8IovfZJbAZIQ/wXDlwOWeTHJ4iGqWIoIl74",
+	"ewImz561bJujnXITcgCDnzDRh6TjxAu5xGEKaWjaNheaWra9lwpJ+vqEJ9hCdy1LJG33qQMeeC42367J",
+	"2EZVp1YTf9bmUeDsGTzz4giT0z73NAi99lmsnKdQRkAGTHOYtmxbSRJEFJpbqYCjGwKzXlLlDf9ZhL2o",
+	"OBYZtvKzCkDY4N4Hb75w4X/+lItP+VnV6FlTmGeL4jt8fGVQSUNFksgQcyjHZzBnCOPTlr7h1FcNclvJ",
+	"mAEwFnTEwZgmSw4wmY6/DOOLdsulv5ORyBk7TKX7M4eSqkRS4dhjXic/AjwGQ5IaUJh+jNaN7u+VWWiq",
+	"agk0HzXrtjSa1DSij8YRF7sg/ubgsH2M/p//u11v78mAdeAq2vGjqhhLjAM1jkCFkjYYdGOwEcVKFdto",
+	"KJJNA3V7kQgbBxNQGsvGQGcT9VeyViAI+gA+cSrYW9blZQkVGOq7cAGy26c1UQfuOWa+u2p6gceIX5CD",
+	"dnUeBUJtl7xz4Ht73ZWHwnCxt+cIaPhenyLYhbRo4Ahi86Y1j0hTwSgmkZwDwUPw52oH0qy36o09C7FQ",
+	"DsIkc2F8bGf2D8YQ509f73e/cSB1qI70wtgAKayMep7vgUkdFiHWjqqOO48CVJsj3+uKOZw9WCpn/LAD",
+	"ze3PD/MEhRGHnpPAQiriGTA4Smrnk4EIDofzjvEtQg16rRg/cmQwxUCKF04dOYCe0MzSSTR5NYduV6sj",
+	"ByyHYhWYLvtU8OcZjvCUcBBXR6lfHjl47vmEukTtM9kf9ZA/pmFEPD21WcZkTfj2oTa7g4OAMwUoF5TZ",
+	"oijPjr2uLlwpQIDBRznt+cRyrjrqaUuF6xIvfJeALcQInAyKtOpNIR9dhGIhoimmz6TLpKaMxaIKQSq0",
+	"yJRtdQxCsplF4TAgU75mbY5OvQljW30K7Ff0EBBOiX3x34FGeCQ+pAJ28tKUjR2prKmZ/hDX8I/EyfFH",
+	"5ssVxU0pbzQ02KrRH4BOf6QwE+/AqL3Lyzq4ToSGoCw5cpQwkj5xeVs5zkz3ygzYKDkgkBQxYgN9jZwP",
+	"Hz7UNOcfkUTHKTdb9n6IphWrq01Q5o+cLejm7fdnF4XjcSphumvpBHOaRIkO9C83ziMIK0cQwFb98JJa",
+	"/Q/eRp9eCtEuRfMqDdFQ8Bq4z3uya5oQXhmbE67WULJQfRbCwFPvMsRivJR9EuY09iEQftmnwjEruR5c",
+	"oKQemHMKgv1pSOMoDLqIhjUWhxExipFcLxPZaMokJXf6PPSWa4TH+9pisagBHU/YkJeTJhPyXOlWDr3W",
+	"6Bg33A5pDtvewegI226DtIYd73B0jJtuxapkqHelW3n/69Hf4tfN6cXB7KrNPhzf/9Rwn3e8l4eT71q3",
+	"H20u3KXnXulWVrGlUlq042CQtSmEH7pApOMbrqOLMFYaoKJtwCGB2ZE76Gsr+/4qbTUi/FBYjgJyJByL",
+	"8qZ9mpA7eZ7VFeQTPfHyN1N1x8up09JzmmoDzW21AV0m4vBtvrRfT++j1794t2+aHzsfb17+cvHh3fLj",
+	"L1e3F9OP7Y83z3958+Hdbx9/eX97Ab9/90v9h2n7/gM9b3svP2oFWHxa6TaObDvpRgoON+lEU+cp5LMH",
+	"neF6uVyXEusVS9pohXNSvzqFLXud5EplGGGn3gDDb+ocFXkM6fKVl1d9bwoV4Wtub3NUsHBFm8GNmYj3",
+	"79YyBEvw+ryYxNV4FQYnXfaVLM5lawt308nV85xb1yQPI2GNq2fCRTa9y2GjmGh2pxdGZsxlT0Csh22o",
+	"WbChnqaVnL9IaEB+L4Wv8W1IhjnQSZi+ofS54q3rtiEpRH4fBZyqYFv8bmjTpiKh1vMnv8dy34DzexGu",
+	"1F5Mt1uCKT/5/k9XEUiJ/XBRiA+ygbwvGXVNWU7D5Gd+k2T8UBhPCtD8aabi0DZLR4UoBjWklUqbYaEG",
+	"oBeMvRvcQxKP0kgeyGlWEwqH4Oo6C/HyweN9/rwV5xGhegUcR+hxmms/aWuvuhpJfAjngdCQhwRlHa/V",
+	"/L3YA0tSW5D88kz9z0bRdwLjUnwOFMfU4pLj/HldyJCAAiTKneAgIHRMcqy/mQtYFm9HBAfTb/qJibxf",
+	"WSsfGGWBRmuzzY9Dh78I73fKvt+B95vHJd9vHpe2XfL3pd2yY7fKvt/ays7Jvylj4xQeMoP5UZcDNXPn",
+	"6XnvjdHUmeSzm02dQo1iKspEEmdlHEwrsnM1WTdlSgeaiDDDkfD7JC3ZILwl+b1PoeB7YrEFKXKvixwo",
+	"ASWasg2JcFrzYdSHIsRcsNcgEMWSVEemaq7ORFcLZi8oNGGVKjQhrEK1zOIUl5tT/9c5yQGp6hh9oBCJ",
+	"60zDoR9AGNItWfiM9Ckq+qDlnHANTJI4ROfToZBIHPlGC5pEOWSK/aDUiG2IaK3pTa99hlSj4RMR8wN9",
+	"K5Efi00yHPtstFzb5sow4+WHF2LPNce27UMI2oMWmQtvwMcdTEPPHy0dVJUXRWZe7aEp1tO7M2U2+Dwg",
+	"42vVNmA7smMyJ1OydYCn1S/RDq4OxcMIZWBd85nAPDDJim2L3Ph4HlHwXIF1GGKZDHdIq1gGy+AsUlhM",
+	"pSMOx3HkDyG4r+qE0VhY4uDEZkG4JGQAbZ8d2I9YoIXq9bqFHP7p4JljwQJgGv59RALgO4PAZ/Eas6uw",
+	"30NGSxfhjNlGXeHkLPU7jKqaZXavjoQv2wvd+ZRQCLqDQBCfCQbUtu31xph3siBpKVuMictPIfew8htH",
+	"gvqC+P/INjpKzlIMy+KBy9fJBYPT01rDbrah+NEMR/EUZqxciX5wLyAnEa5ipVv5+uig1mgdNZqtdufg",
+	"8CgNc/oJOhV8IH5Fz8qpPI/88ST+2yscDcNIZvHkEFsxxQT19F1sJy6sNir7nI1d5jOtWkm2FKgkKle6",
+	"lc7wiDRHbXzsNrw2ORwd4dbwwD32bHh6MNxu9Xzd594mW4ZgNYwLhlxMlDLhttaDLAXqXcnovqy60Esb",
+	"v8q4/qXWrljoIyohNaszGFUCbZqswPiVQK+v+OB4dU6h35ho5mF2vSo/CQWy0tg8hhA2CKsA8ltyoWr0",
+	"VQ0jIecinDSEqDx0xGlnJqdsdckJb8uuOcF68F5iIZiUWGM6XHaR71LeH0QEe0vRfJfVi1fUyq5IHMYD",
+	"l9PKLeeNGEwy5NJLameXRESz1wetqJ1b0RmMZVpJIipkJz+XQsVU30rhGtJBstMaR9mdzqmGl/zDUvXf",
+	"UllwX8y8D7C0hNCWZlRNcIyGEcG3TLstur5ZQluwG5WHaC9PrI3sQrvI5LD8DKbrT5+t3/PZHD9/+pzR",
+	"QwQ7kupBaX0jlZUKg6WuQOxKFI81qkaasoJ6NHEX8q8kCqgBsPRgi7chtF/zlZsjFR3Ul/QGPPxz6vUr",
+	"IE85QejeEiEyp0njaYI+Wkz4JUj6yaj6cfyzVKDdy0drQRQR8uN6n4KMKLuTi4rSFrgTPSIe2dIhXCAP",
+	"wjs/f3JQNYzGmEpDm1DGoGP8NPRIEBBvr57qIcLDLDQI/qKsZJ2trjnBsii+EOCFTD7AckrRMz/ZfZ+m",
+	"30CB0Qn2tGu5K9n0IhSh3GQ0Im7MigTR60m4SMTQx7iRpGgC5Vg3tFuQJbe8pFzB08qxgCGVrm1VBIZq",
+	"pQi2E3EF+ska5fo5b24wUSD9iqg14widbqtRbzeOmoedn2TvgpLyZ5FULZ+vXAygYdvKrOskVV08LcNC",
+	"7IewnH8hlnBF4IabGQI0VhPeFBEsWSD9n79A1XCGf50TKLQGd55pNYlkiEGrmZYrgAytVDzNmS5L4BHk",
+	"tsxwPEnvg8LDbeybnzYyvX1xlWp6aYd/f7BYldncwOivIVQgWwZwlOHbGxm/lYQLQCRC4GXZy6pSU8aM",
+	"dYLu/DBQTFNEL7Rtu0+Npq2GMm2lkdTO7/ZnZ9/5vfHZQbMAu2QCMTAMjXwInfdpmuSpLGdVRwgdE5/F",
+	"YbTcz1eQtpAjYq1WS2yIn1qO0thY+o4lRXKrT4WaMYvIyL/n0lFiJBOft50UVaQsEkZo6lN/Op9qRQ7H",
+	"8v2OgxYE36br61P++MBBEXRCJl6mCIkEkdBd97aU11RMnQzfK5DXhHC2aliMRWl4b+7GWlkXYR4EqWf1",
+	"dUaI9xVT72g27D4dBXjc5WIRLHBz3XFZSkirDIleZCydJ8gfyQDOCKqj0Ngy2EcXPmWww2tN2Onm5pIZ",
+	"YfzDmlwMXy9sQVg4rewXEtu4+CZ5tMx7FdGLGWlM2WZE5c1dyW8F4lrabuNy4T3GdJiRRqQYppnwfpj7",
+	"JK69xtBBvtY52tKopa9yK6uc/a9kldPdzYzET2mVS6l1aofjCphStB5rjFPjb2+OaxSY4+aMqO4CWxng",
+	"GusMcD7Tx7VURvFQtKhDeIx9WrjSZsFKfVZQo2mrdedtcsnwco1Ja3qfqglQGHmy2LRpxFbBehN2lll1",
+	"wtJQIUfbaj+tDftRZtCu2piVNXNl12EhtfdLn35UNXNM8+asgDdhiEZkkWfCW20lbw38GM4jLX0ZWt3e",
+	"+8LOHYQLS2Sj6+XBumvLgpkq9uergxXut5Pd7wcuPFQ9H7KjcbRMCyluteXOhlvEZZTCJR2sHsEU06VJ",
+	"gtlqUQe5RV0IA3E40k5XzMERJS2BPUniZci9S4iHmmWdA6//xD6BfBBnxqa2nbm7YfQHJGM9mb3ZIKr+",
+	"ZV1+UlPCNUS5yHonaelFURo+IozEew+wOefV75qotPZfWgs/BZCwrF4ATStLa+Ey8U4Ak7+ltUDq05Qc",
+	"U+SEgZdUZXRkQE1Phrdlf8zms71+++35hcw2SvTsiHNeCulfcUymkFBPvVwBTrBEo1QXASWsptnkw3l8",
+	"gjASNlPVGcE0dSMN78jYLEobFmQ/o7VWBIj0MBsNZIPQld5Scr+YJepctWAOEfXzIN0bbVS91yimSYCN",
+	"ZdZPfYbcgCuQxfppnyoFFf3p9NMPfjx5G3iP1FR17C8KLnkSxTVd/n8NFVZ2SnhKNVY/y6dSZfU5Hq3O",
+	"XugEDVrUsAyxgSzvCKZw5d9/Em33v5oe9Zfkb5T8rUrKpw3TSu4uBJVEv5NV6IqxQxvTMP8EMzQkhKrR",
+	"PSEWJv0bhPtfTVJHN9FSIDMXhdKKj/Xs8nPmmw+isLjm2kBVc4nxzbtoFsTtqBrnqpR32qPgakXE6qL2",
+	"E0b2LFZ2aynohtFfetiXj/IRUtqqKpaWDdLOyqySTQgO4slvhQE/qrJR07a12JlZFEI+g+xBIzEEMqOy",
+	"4tgrOfxjBZSk2E54W14CEZOLisImBO8F/h2pr03ouJQb5W9SWQ5ZAvFa1PiWcISgvrJglGE7Ho7xEDOV",
+	"Vc8s1LFbIjp94Yvet1loXolJ/pTAhLXVtSycB6xnTvEd9kXX4p0t7CKElHhvKdyHCdC9kIgEPQH9vfWI",
+	"wLfnr8UAVVfwdx9PByBQz+e+93n/Ll/qupRFI8mmOX+Bqq2mkko4XRVyyZ6o/WUuQKm3bMzaNEo0+DbY",
+	"NDJbWmvZ0LpM/9yr/YRrv9m140+/t5qfDR2kwe6RJDjNIuKK+lli0HyzW/U7ihciy0mVH2yuB3wNyobV",
+	"fDoKHdmqXtVHSl3HCZMbkgm+88N5ZMl2I8xSTFyxYtGl2lPXtisV3jtDpfwkDaNp27KejKF0fhglpfCL",
+	"y95bmaL3BVaRPm03j2VxxisSR8taj0tVTh29Y4J03zXTohAmBXqlMvtj1GboqJBvXFD6Zq/t3rBrNVjU",
+	"ZFAANol5W4t4aQsubWCtzVYiYSUind7rQ1Xl5/tMsGClEgFUyJJBXRtm55/rs4OYnFBBiEdfu4CjVfk3",
+	"o4po8p1sjBHNA7JpXUdS9NWhIhsqZCKPoElmwepmos1B8dLSJg36clSzB3M3hrS+n+xcsIVcvb7HRoEZ",
+	"xEg/qmJvnESIDVuIEZIQkb3yYY6iMc02gY7qCyF3l8mtVV+0Skvq8ostZHX5xRbSuvhiW3ldfJWR2BPk",
+	"gh4bS4SpocsTqqasDN01Mq4QWQWYD62khvLM6y+5wSw3ZB0mxL1lSQiYM1uISP14QkxHlbFO07TzQTV9",
+	"P43ImGDZNBDKIzhJMcdEOxfFHPfFD5l0aFnmUWQpf+DKcLIyjns4UjV7PTKDfqgh1XsKFPaD69MqlJEG",
+	"FBKYkrjPmOiV5ewlDRPlVCzVD4u6JQIKgFmUBss+5a9C6zKZ3jYM51SWCT5JOiuujl7QXFEb3o8ZGs2D",
+	"oC/7QMms4erWfdI0A15isMs3Q+tTZUKBhHQR/rJXR73k/NVWoNWeCl5NLnmCNVBGSxPG4FSfPTsrlgKV",
+	"n0aJgs+enSjpUljwuIKSSobVtKSgswfVO53f+5JdQVnuVYYFtbu1AuSSafUrn51uUcOiExg5FTe7EivN",
+	"jDx9W8ijXUQ18QNVRe3sAlfVnv41h1lXWpNSa9bNBFaWcw+u9w0C5Htm92DzGDm9y/Nv63bLPnIMMjGq",
+	"MuKG/LYFZJTUphLtXHT/VCbCydPphDBzUdUUXdVfWFBRMyfpKgC/+yyOcBxGe0hWdRU5OImj9gRhqqpt",
+	"C9wQiNa2W2nji5YDqUkgta3W95ahu1BdlSvRUK6nT8EWJx0d+zSkNdW3FE4740NMqtxn5gGaeP5CmPFk",
+	"WZsMb+lTcSNLKRTvm3+pFH+pFH+pFH+pFH+pFOVUig0qROsBvQ0gmeeuVb7FAUen1TYDomPs5ob/qGps",
+	"+L+3rt3A9SRcqD7vjzV5a+3l/507DDy0v8BGOtJKMUgWmvlzNRfguAJsIttgIFl2cYsB1ciw9+7F+c0+",
+	"ueOLKLxPSSxhkgxcR699FquWG0rem3t+LNri6TF6mrBnIUoWhEmFp5vcdNWQhckiR4xwNUeQab1Blk7Y",
+	"xbtSZGBWMtZ+JsNdG7dP8x2w1K+WaPen6YdxGImwrxhHYxJL765o8TePXIKw50WEsSS/SbWIhRrtAE4k",
+	"EszDwIOcfKiTBwL2JR77dNxN+iw6gT/1Y0d8xdAMytqPiSx5NQ0jTqZid2Ihhz8f+HQU1im5jwdQITlK",
+	"NH1H/S2A36eQ4cW/EZq9n2j+/BnXLbhqCdPuWYgEoh8RJ37zIKiLEu6OKvkdETeMPK6w81X9gRwPusc6",
+	"xq5bSRGvugxs4iNgvWqWB9pouNBizasKRS1Rrs0cGLvH54YMKvG7Km2ezAjYA/PRrAbCOb/e/5QZ43nN",
+	"o6c4WNdxcKDcF38k7dZTdd9keInQzdubS9HjbyS0KBAXuV4C0MnM5aBqWg7NQg6Qaf6POIxnUF8tCTcd",
+	"qFgIw4pVcYg/ZONBEfshC2Z7yIFrIbcyiP0pYVJ51m4ehBWBupldoSVcOHxA/m/xzgDqqKu/w3k8kGEl",
+	"+cMayIgIhSWWWkzuuXaaCf5gdcX/ELdXPYfeCF3k9Cth4KGasEFxutOvqOnlHIIOrKKo0rp1SrHASUG2",
+	"P5BDKBRR4OvNoIMovCvL1D97JlXpZ8+215brqLfax0rvQaUaRDYTOwxXCVj32bM+rcnIWPHGoYOw7EyR",
+	"KR4sa0l1kxAWcdethCCpAK7Gf/6P/52rXFDkhqNHjKczpRX3KQKt5+rlKWq1WscWcphPXdlgQITPIUch",
+	"BOjkCZ2CIaC1KZe9BNXMxMHWxV4aKG2HmUhplnp4cOBI+Mhe6ukvh+oXraVnGotbywFS2R985SAXZ5KU",
+	"kE2Ew/RgYJSObe93tJEOjH0AOMPscQ55JpjthuID0HlEsgSACSfyyxnJ2qdXbrkySMN5pxZpWT64nJR0",
+	"jqfpQm/4l58/W+vWh4ci3d2Xad5VwTX3OOCgt3vyA3DWvYfZ2HNbShMO0l1N8b0IPqx0D9qGTvFrNyEK",
+	"a0I0noC2P5UlaDle5xatVQxJBVHzQuE6ZJYplPBKtwKuDj5PZcvFynu1xTpbG9cJd3QH67zkAgfzf8ui",
+	"asc2zwq0JjNrIik3bNviR+pP51P4i/8psv8r3UayEp/GZCxyOfNLKRKYlBgUkTs/nDOQh/JJMLbb8Jqk",
+	"NWrjdmd44B56R+R4ZOPGsOm2vCKkFBNsg5OfHqvjKdn9598rcLuSMjniL6WD0ZAup+GcQbUe6PsvCgdJ",
+	"8qHlOcvO+BCE2q10Kqp2j+DqK9VyGp2u3dHq7eRYfqVbEVWQBUUXq/MOj9whdhtHB8PDdvvo+Lh9ZI+a",
+	"naFnN5uj9sERhy70NCGNURO3hm2347UPIC7/WDsYvjYpeGda9wsZfeDPYLGtul1vNFr1Q9CGOGESiyhB",
+	"dwDlTQWG9A2r5igrpJjjo3YkjYNh88A+aozaLa/tHjSP3PZweHTkjlpNcjw6HuaPTNoi09OSuJ9E2A8C",
+	"iVeVo0TOaTQfCusSGL8J1o3jo3qnUW/Ydr1p56BdYhkGaDe6naNsOScJnAIJEgwIyaUHFBfZAgOwNFe6",
+	"TauiUYIy2y5vXcjwTc7uTXaFt1SoX5wGiaubVYrLmyHPt6vfdJ7GEpcxQMLrrdLWjvPtI4PPc4HB2ZaJ",
+	"BsuCLg0pCVGzcKTRvcq4wbW9fZkRuYVxo4uCxLihp2GxQqtGGHjJAab1f2ag6Nf79Fr29YNqd2AWYBMu",
+	"jULgff2fryv828jXUJNYnveji+opvPk522erOTx22wT6a3ltt0GORy3cGR56x6ThtnBnVLEK6vHZN/bR",
+	"aj2+7Si1FDOGYRjz058Bj9m2C9gW1QIftLopmQ5JVJuFUYyDyudP2xDQ9ASLCOhNyVtZ/3emjGDHKgOF",
+	"FfpYFEJkIoOu6rdAUb7LLKrK/rF9/R71K3tFp4FuJqRP5ceiI5vWHIKJ6mMytNnQ/9ZRPc1X29uKklnK",
+	"eDvt05WOsokCLQlqPInC+XiSQrJ3eY6qpj7yewoIFsSqWMJoSBODdWLaE4Ww9H6pPkNjQjmFIp6ISStM",
+	"v1/tq5r5tt1C765e1xgeQWPtNDyo2TlAEaZeOEVDiHGb0wBAConoohXO2L8jDHIlq0e1RvMoE19EQ0ii",
+	"i0I9ze+kT7WQjCRn0Wei6Tqn/6Q+rudb0+5lWiVKk3QI/VO5gir5eUTAwgz8r9unwt4sDWsTzCYySfpP",
+	"YjtrNBzR9JXzq++u316cqF8Om2lHTpXZmv7YcqQ1GFojCTuvNLf9/+y9+3bayLYv/Cr18Z0xGrKEzc2O",
+	"jUePtUnslbjTTiex+7YWfaxCKoy2RRWRhAmd5TH2Q+wXOa9wHmU/yRk1Z1WpBBIIG+fW7j86BnSpy6x5",
+	"n78JXROwKYSIljYe/PQqgK9UBeaNBIut9at9HV6xTlM9pdls6GVMhCChNAqOMFFJrXLLtcrraTySixrT",
+	"ZKron6oGGCn5IKXIpcTGKNGV4K3AP8pmOtWOSqoOiBudip77JOqobk/djwXS8G7CEEf4kE0W0nHfv6no",
+	"qp6iL2j9Ynr5VnR+mzU/gzJyv+VfHS5Wwm1GTbOIozzOjro/yCPBPfblGXyl0k1ONys1Pd2s0vR0s+ZW",
+	"p5v3tirUsQyI/JKOVVbFKjJBdz+ao3WLCljI8tqg5alieK2liq0c0g45XVKw4kRMoH08Vk73uSQ+zLiG",
+	"YFCcUK46UEmmGnDt1p9BY3qh8rOx6Euo5ol4k91KnXF/IgIOairv84gNpzHDZli25lZdbLJbe7SD10rU",
+	"Rsc8peOaPGRFCSpBd4ESpPRMSSWbnawHAHgFqiFmbQOL+xhockFsZmRQZ5m4Fxgl0rXqEJUYYtWL9wmY",
+	"HQ6yxOWdz2Ly4SLnsaM8025dnYxa+dPjbLSjhJjPKXNJFYWNEckNe3x3cnzy+uK09+Ou3RK1yFeXJh1N",
+	"WDSmHNpeIpe7ZvM4xQgrcskpFRIurr6c0hkLyPnxqz535aPf6If24Jmv2DyWZs2v6mZXhRxdx3IQmvMm",
+	"j7187hIfS0ttkpiFw2z2vFWKY7cO2S4fsxkvROAH1CdxcMWljs3uyOCk9r2Cx1HCBa/jJGl8Hat0F+Q/",
+	"GAzW5UoKhChQqdNxLW3aahjlalaoQPjw8lp5KLEN3Ys59LEujH96nKm2wiI0ID8aMSAj5qeNBtM5f7YY",
+	"+R9baEaSnuN/6R73lW7lzUH75Jdn//zh7Lfnv1+c/Xx6+svTt8YCuCwMtWVMgGzV2ymZBBMWBgD8ZNJG",
+	"qZcENyzTt2Pt8m3opDRTXOWkVGfa4k+P4iz1YOay7dLeyrQTbJ4gINXeq93zVzW7dYPF7YmLty8fZ+3E",
+	"SsVEn1ddZbvVMGkK9WU9VfBwdXXe5FJsB11i6cAk002BY0As9bl7fvyq/vKs97x+/rLX2tvHEi3UcIHq",
+	"GHEzmDjQstRDQAZUrZG56PxVRXmRCFmsasVM3yOdddqydwAfd8MUK94h55acTJH6CeNeNIeOntXeyXm9",
+	"tbdff/H8rAbFV5GdGG+tIKm69Tp+rF/LJT4y0hi8km9EnFxF7PztjzgBLsjCDRlagY4EuouRSr+FRrGK",
+	"WRtBuWeJwX13M6m8WU3boviW6/0p/Y+ZjFFwKqapCFplWfZNQsfa+YQ5hBLrcBEht6+1t5dxFAurr4Ru",
+	"5SepKUNFpKo9l7pvMTg76fX59evp+ATwo13HajD2Xax9nUU+zc+uuXgJWL1fpOKyxsO6rNccLRyKzObp",
+	"M1XsIF3ml/dylFq5Rx9XSvZN5PiGYpwmLBXmD+pezcz2k+lE2il7cfG+9/LNYPSriK4OxZ8fDo5vDs9+",
+	"nv/5O//p1fFk8uHPl0nj1fvOr/fWo+63/qv9qym1KjwjKflsQYOSF2JOXMxAhR4x6que8s+pN2L15xjv",
+	"ysEqwzItl4s6SDsXvVpwqhaqOCqr7NvbL86du5lKuKH396tx5+Ypiqtdt7m+id2PePvlNZuv9OIea49t",
+	"gYpq66N4bZ4+egTt5VMIDKwxhgiZ7tel6nx0wFdwJ/XTag9trvpzzebfxZassXwS8mR9Q86ITUSyfiiw",
+	"GQp7lQNBLiJSTdUELb+XLoeWjJt6VAvkbBnPqkVglnf10e40blS+6vQ7+V7H85GYFZ5jbcssyiL7eMsH",
+	"5Bqbfe6GNE4upzEKe1PKh4Aw05gZfA559BPS3KtjXjWZBdwXM/nzbBR4I32g4SRBdZTmB1UaI5SNauob",
+	"w2yCBJVVPg1DEsgDr6xXP/AfmcVXwSzyqaqyPf/dp9RUM8dg6UnthSd9Oh1VLvJdNNRHlovF6esY7tqI",
+	"lcVqA59Ue68WPOMFdJkTrkr1tpXxqvX+8bU9a5A8SdVF8kSnTMDVJ8hX3FWOgoznZbhGWexzECfYKSNf",
+	"WzSIYYIzZF84T8BI0kOAZ+YqlUeoUOquofSaxap/isZmA11TCRmDHvsl6Zv3cJ6hRMRAeApLxuXuWfvk",
+	"HoFbKy/VL23LhTcrH84a99rOo+xLZd/GTq080Vh0Qj6Bv4pUI5HQhPk1W07pk7eZ8MFp3NFB9eWL/TVL",
+	"9XBCfXld1yT2aciBRfH+6OV5KOWhJ2kA8u59RtXfgOYKmzNYZ8nZfpyzf/R2x0Na99lN4LF4dxBwbHKf",
+	"J8afBdxfSOzgbBbOdUYnuQmiZEpDcvaPHsEnOmQSiRvGodR9Bhn1MfOmIGg94bPY8tRYQley9MkkLy4p",
+	"xxDwq2N4ulvbIT9xjyH6qKOUBvkL8SjHVhRLcBUac/1mPKQrQl+I7DiYp5ktpAq5qVJofLI0eoqQHVoi",
+	"ZyJV+jcVZ0slbSqDm439prwQMFWCGK9BCFRrJ1ASq8jVNDYS7VOl/KUrrJLuLElbIp5UMiXQeuiIAqiG",
+	"IhUVGoZm2VFAQ9UoWD3DZOI39lybwKDkA5cMqG97AjqH0O8jm7MYwdBj6BJcKJVupXPYarQPK07uRZjY",
+	"WulWDp42W9B3GdfnEtcHsZy767LNu+Mh3aVh4LH6ZCQ2jlltILnkip0NKa7YRupAgcMw3Wnc4a9erjVK",
+	"JqM3Dr8GMSj3m8zFNMqROxsJvSlfKfZ+hp81/NpY3EDgQqU1LL86L3qxILWOSCLAgSnvwg5jIAERA8wU",
+	"FvpEvRj6l+LTNxFYKhJITVdAhNZSAlc98Gg55ZImanZ9rhvGYkLNQrDfUSl7bg73cAE+EnSROdlXQPMA",
+	"+ah4vIKUl5K0z78aUar6nWXFJa5rVS5JTVm18I2NjZwuASx07cg8FS1L+Z4ifK0gJgpUi2RVl08ppLeR",
+	"+VFSUmczPYpb3cKL9KnLZJLeVaIDLNd2pXkOA9iyNK90K+3GXrP59IuX0MhJH0hGTzn2IEjZ9KPE/sIk",
+	"Nu4/oXcR2GKaDMSHDZBKHPLkyRCs4hsWiskY3MbcJwkDSMknT3bIryPGJQs5P7t4Q1RyJmRkjpNJfSTi",
+	"xAWYtvOzczJjg5EQ132Ov8d19UV9GoWY/eoJPgyuphHzVWqtN6KcsxDNUjR2xXCZu0uJHY9jd9dlYwAN",
+	"hSzOazYxZUumP13A44RREFMDBoXAgDbg1qUqU8cVch2iM+alXBZuV3JqyPsBdFLtwg3iPk+HXHPy0kVN",
+	"JceY/M9//Td58gRnEXAvnPpSlghOJtNoImL25IlO9EWOGgbg81ZrsNPnZ5jMGOOYNcoArLySDmpFVayV",
+	"TiaMRmTEIrZDzM00YgSWptUhIzGNMIU3LX0Z6wvLYOzufGFIlBa2pBx/RPkV+9ZQHs+G9Cc8yWUwHpe3",
+	"VKElPlgFyFoEv57KEYehjKV2awZoSlWajUY2EtcsDfBnIP321iL63bsaRQ8ckcpBFcHe2YaZZpoFaCdS",
+	"q9E5aO7vkNNEkRtk/qftkcmxAOqJR/K0BpASqPiAXNlxLD+j3oKP2qzUXb0z99K97KUKu605bHgHrOU/",
+	"pR22Pzykba85aPgH7Olwn+4NQBvzggmW+Ff+drBfb7YPGuo/uTnTwX8yL1m/OA9ZVpOemwI/vN7MR8S0",
+	"BaXjnZSYSs03igDKylQeg2Bbq4MAYM7uR7XJt7tKjamnzoRC/eQdS6YRj+2KiDxvOaqwyoKaM2WNLGdM",
+	"/RyzyOjRq+rD84owsiULWOPx1dSHb6V2cvuGKE0tT+gQlrprNklZymzr/TtcIIFdjof0MiXPz2Aibsjo",
+	"tHW4OvCoFvgxlwhziYq5yqaZRdmy3G30fEwVrTuWwkvmu8xs4zIp5hkrYC3LzfHdlmKzpYviYLjSdEtG",
+	"LIigMB4H0rXCYONpnPT5gFmD37KlYV4lIuJmOIK74CA1HsrFcIhp76FXt8/JF+q7LLJqVgQeP0l0cRMP",
+	"oi0WSh5fHIFKKzvCrpJZosoCXQzb7JA2vdag43fY3vCA7g8OvYbfZK1hm3YGa62o8od7yao6t9cmO/7s",
+	"IMtLK7nFRlrlYs9nBOFGvGlD7+RyucHX65L8XNUJZQN9zjp0lOVnxEV6t2MLwhUIx5HPIoi99flC8C2F",
+	"Os6KFjmcjLIXP4I8bdPNlF3bB9CkkfN+jnDLfd6a4YnpW9dy/o19FbjwqxBA1DJ+00jEOaxmDUL7ekyP",
+	"vIQDip2zFAQqWMR2CtVyFp2t05J0N/rcjoFKPtiFFARpQqP29ubnC7IyedA1zbNtQA3B03QDyvtcx+pM",
+	"Iv4kpB7zSdWqFIsTMYk1KF8WewRuSaYRZz5GNnQjHTlj4GxyPbrQd2m/1T5wiEYQqTcdE4p3SLtBYhIn",
+	"bOKQ//t/mvAXJE5OEgDyhc5ZwpfsH1onC75Z/sXnSBg0qfvLLMt1bHBdA36xImFfXod3sPEkmcvPoeBX",
+	"AGdCOdnvrE/U/+pyBpeyA9RDbWQPqg6I5ePZYuZf1gF0xzyBfN+Prvb5JJ6chdk8JIJE/mwHNGbt1iWq",
+	"7Zcxgy6pZ7/8dPz6h5f7p2/enp9cHP+wf3zy29nJxdvWs1+P//HTyYnclGRCp8nochoFla7+1N3dTUQy",
+	"2dXu/y71xuw/YCX/jmzp+3WP7k8bjdZ+EMdTFn2vn4Nf0vBKREEyGn9//rLXxO+QS32/j58mLAqE/327",
+	"UXEq7yPM0JzwKyn+f3n207tZ49WLK9Hr9Xqvz38enfx8Jf88kf979rwH/+0PJ8kv8o/n1+HJ21/edfiL",
+	"13BV76r37PzV3669t3D5D+9+3juJrn+4urr6/vttpZTcj3DKOAJtaGFSzQix2pdodH1TiR0GSGLDxI7z",
+	"k+c/vzu9+P3NTz+ePv99F5WiePejgbO+xY61dexkVCq6gvemeXTYCHMpgnIMl/0or3kDlwCa5Yjx3J6f",
+	"qt9unxssdshfjElVS5J4SrnHnMXOrLmtTm+waTskqTw/7Z3VyIhOJowrcOE+d/G0X8rPl+lwoJOojrM6",
+	"VgjHNCCVqp9pLOpPUbaYW3IszLkJalidJb8WM3ID/5xrSCpHY7DhyTYJ1yzR0L0NTbvDq6o1E1OeXALF",
+	"BMn8Egmj0m04FW8aJ2IMzbwuhyJCOsH2dosUUOk295zKMl1XuntOpZjW8LaYxXEgONwhpkmlu99wKvFI",
+	"zC4j5jGeqJuwqdiQhjHbiNtby7eO09sn+jHwk3Y4x3Wpql2vqRW6e9wHD0OexxixfLMu2TJN9JZjQmnH",
+	"gg09r2srzCGVO8a+GEcmtTtkQwj7k2vGJggMeUPD6UK6PlY/5smGPu8pDgi5aiMRMk2JYJpyNsMHxkSe",
+	"can9p+2k4RBL9hyJMeFiRgSMDFiv4tzKvujzOKFzw8+hraTaY+8aM8qh3TJLCON+vIWIlBjazHEV7+/z",
+	"hzBUbZbnHhWZolTtFubGQaW23HEVex+KaBD4PuN2Tx5O3FwWudhJBnosa4gYHdSCt30t3WTuLOq2WFCe",
+	"LwvvaL2WFoOHK+Rgb5qMRBT8KY+RAqPdyZWN7cankY1g6t5ZND5cefvjat9HETFtsRmZwkl4rH9/6DIC",
+	"WOZNNJ8NbU5tqN3J7DRW3mrL8426LDU+JWFpkpIHVkolgdgxlt2ZUdFUbD/uktPeWdpvz6TXI/BM780p",
+	"pvc/z1z1aA0+hDWY3dd7G4QLvZytFPFLq4L/MvCxKCy8lApQDPahvm6pJXa75Sz3y6ZXDO8qaqR94FTQ",
+	"B3gphprfGlq69INYdUCEp5i75XAuPTEeBFzx/5b1KxcAbBZJHexSRJcBv2FRos0Ac5mSd2PsOVvppWcM",
+	"LBS5mlClqvGdkpnQNDwUclQBv+qS6WSiekyGLEHo7rTtpPlKx4bkeYknzAuo3f9xp2INK88on7AoFpyG",
+	"KCDBSaSnM2P0+tJaGPPTRlIqS1/rBNUCM3o0mlOjeWFpHq3l+1nLS/JslcH8ms1INA1tWzkVXtK2zRjK",
+	"ELyDZqLmGugWLpI+j1hdVZI7hH3w2CRBIxlr5t2is+oSrONHAalSZ9Or0xoTl1SV8d7nMCgoooMtVkX1",
+	"ho6UXV77BmzyBanjrureioQhLXK7bu3Rxn4wGztHw7ijmX1X5aJdpD/sr1Igmq3SGsTeSg2ivbkGkWvK",
+	"fnJZ/XAm/H12cnM18Yvd5o0VxVHE2GdRFQ+/eF3x0a/xGf0a65TT+zk0dpkUvTRRrOMb0HJzkyaXMSF2",
+	"yHMM21PiUe4HsN5mra2OaADKpLI4Cz07lPt9rj0hT56ALvnkCSi2JEjIIGL0GnIgoZvw//zXf4OeIHRh",
+	"u2q/iVqjrglKX+ILFsNNunUZhIYGIVMvUHiHSsVy1M16Lx2jZTGpCmIeI2Q09t6ckiEdB+GczMQ09JUm",
+	"aRRby9cERSvJEZmEU9VZFCeOJaNy5D5N6A55rbpuBLFqhpa+XT0cysYbJJuYh9D72Y1QSQoXmR+CWMNF",
+	"yXdmVinNA8TJSOOBi1l3IQlW9SDFvY0J7XM5g3rMIkSLREznqpsn71ztjqs5y8WmNDY6pFbfvwPlkSV9",
+	"XmUf2HiirJn8ZzskDK7xNMFNcntiNCFeC9PwP5AaJWdd4sZSANL4UlkfLiy0Owrkus9dwhnzFcw2NKUz",
+	"6ySfxBRV4J4oghv3+YhFTC1fyBJpqgECh27sgyoxtFi4mjK5RaYSQplAcG4mEbsJxNQ6JmKaxAHgYLE+",
+	"Vy5alWOTS/E4BNhpGBnQ9NxuBhpw4kpVQPMvH+2dd3ggYlJViClQkZHerbHGusRFLcV1iLuocLiqHgwS",
+	"Xh1VyQH6RiSXI4b+bK5SIeLL9FLrS0h2y3yDmC72N+b5uYqZvFQTCtKHK3UB+e/i1jvpvq/r4EeqdNmC",
+	"HNM50QsJFr48IQBhrneklteP14DC4VmYa4hycERvCXZcn3zVsk9/3NEDKzJIPyMmWhUOweIi18wKLxeq",
+	"O6QoT/nuFufRqq55maZ50mDfRt+8PGv1RM152/aqIQTb5Kl0K1T+FwYeaz5gOrOehppcIPhDGnTMvAXy",
+	"tm2eJ7XABV5QcSqKFVT+2GgFnApYJipvy6ncBCKEt6Iy6AV0fKk0jEUrIWNRNVskEaTdsuwfhfIC05fP",
+	"AW2y1zvfuTh53Xt9sfPm12OoRpaqIPzabALI7DWbx4ngTH9z61RWjWDA8l4OdQo7ulQWFOdmq+JU2i25",
+	"QFKBkvohWqy3ztJEAeglTfUUclc+BMkcMy1nDoS4jRXZJmK4qc24bC+WXK/OPddryQbezuiza/0Qy5Pu",
+	"25KrIGcH35jNo1zBXcO0u1puO2QsBkHIVM2xQ0BSSy1mGHxwwGMp1Y03Af9dmhnlNqd9z82xR6pFuBxJ",
+	"ZnWthVhURvJW4rWpqU5zoyI2YRTw5cz74xFoX3IEDLrRknbJSe9vYdJqQNQa41hEDOuM2gRSRORwKYnE",
+	"LEtr7UpmQZZVKqxe/LQeskcHWQkHGTlN1vNwcxGUdLDMsbBxjOBzPGFhyHwyoN71jEZ+LG1Tm6boXAML",
+	"riAv80o/GA5ZlCImh3JJ9qwMii/HxWdrJavdfKlmYYx0Y9Yj+v+jn+9h/XxaPc73QtmupzVuQKfyoa6d",
+	"XPXU9IAKv1DMKhk34c/nJ+90NQ3is8SFiU0pWsISoIu23MXQCp4WQCOQ2Qh8GNjMXn9g2AM/6XPVaFGj",
+	"J5ANwRMwYU/N5RE/Ydv4CZnl3VZli6G8f32sKGAgzRA3M1ss8MXLMUtGkuNWbsZDCjqQebSya9JnN/cH",
+	"rf3GQXPYafsdb7914HUGg4MDb9huscPh4aDw2fE43hAHwV7AVVAIRWfs2wZHKJz1GoiEJZ4GjqcNgKG7",
+	"Ctd4LftyNABzPKIT0IIM9qKb4VtgT2BfoZRnPbKj7bKj+7MgRSj/0i3cLseIQquJ2qnQiFEFTVvcyK1x",
+	"0ThY08jt2Npg+aOJa5WKjIElWulWxCT+DzX8HU+M5S9ZjlkOvMWpBPGlGgKOSN0OfWWRL+c0q2t29w66",
+	"jbY1xzDg17DynH1IKl0+DUOnot3++nPMQskWRkkyibu7uwEd71hzyDm5u+vRZ9I2pZKupNI9QvOyLv+e",
+	"+Ze6QZ7i9vhVpOytynkSCTDhMY5dbkM/pCLDfFKRR5AwJUio0TjYv1c/wGfUu2aIM8FCeSocMqFzMN5I",
+	"wuj47qQF3tISxFUG73GRuNQmLFEX0scDEVGZPhU2+oVFRHKb6s32YbPV7uztPz1YoCllQWdJ6oz5wXRc",
+	"TFK5m2uR1DTwv4dxOGL6/YSJScgc3/teTVL+iXuSobvQp5MNVRDQ41aoHquAzb5p7WPVxO+AyoSxNp5r",
+	"BOXgL4EK8QUkiropobspfL2k+JqpQUlbR5i0UIhAQcZwN400JvKSK5bEOWGwPk8LWe3sAtU8VGFQFeZZ",
+	"pNUw6RC2EmmcRJKrJvPCslPGp2OAPYKDj1hJzWaj4RI3PZrurvshTUNQSmCQyIlECWfREdzTdEnAwUkE",
+	"+iJ+2Uq/ZHXJm80r2u5yJVF+Sm00DVkNH9dJHwfcDb/dd4mrxZK762KQWr6ncKyHLjrAE3rNOHzVbLhq",
+	"hPaXTRffY3/Xhkfby/M3a3msC/dcJJz3U5FIkqHeiPn409N0HtaJw98OXDJj9Nqszl88f7jTMohVzZab",
+	"TfiAFjE0mUYIiuO+Y0k0r/eGieQ+QGmb4FJJpnWf6K3c7LR/chnN6QvShhZ1hzT4fD7lURCz+iuWJCGr",
+	"d1qWarFOq9iORrA5tpLcyofE49p8q/+iSnIBWV0uNjl5Wm/s1VvNvNUoTWv2KlTSz9qo+dzUuDpqgd0V",
+	"Uoivv1qQotMqCRjWOryDYr1Xcqp7ONUtAoal/Roh9uglkFJa0umXtmJZ1Qlg2QNIxoFUGyHX7Pjkx5OL",
+	"E7J70158pttVoN1p1xZHaQbaeYjSXufFYUKoSve1u8VK/WrR3enkd0s34hvTeeAxBkGszz3Tl39L0C9L",
+	"zWHybIg0y7lksVmz2XjqZvDJUocuDuur1Nqy/WDsbLq8VLpN0P2NblUGVd7wwkdM+fthyuP2lYWQX2zh",
+	"hGxLnm2bdeX3anqwFk1jOpemk28SeKFny1fboSnv1K3IaN3WIdTbtJUQw6PiexfvcGbq7W5jr9ts2bEH",
+	"eb1UagGZt9wtn8/TPBZ+MJzDeHM3tr2wsZt5pjchmftHR3IH/OlNhbJGwiPEhd0QbOOMoa+jN9gnwbVQ",
+	"cpv0uIK/x/f3uRcyGsXENbU91ihcLMRL/a1/U/5WMqFBZDLuityj8qIvR7E/D3xG2HDIvESqEcRVQqBL",
+	"gJW4K6wh1XNqAYYj944+t3v3o90UJzRKYuWYViZRGAyZZE6kmgvUUdtO7ZEchPsYD8iO9cCFfTQDYO+n",
+	"NIyzNYD66SViB2pOBeGDMrGDEgEC+ZKvOkawmaL7BYQJUra5/TDBJBJXER2PaRJ4d4wVhDQZimisdeOM",
+	"srszW1B3bY1sZ5Z1sx483d/rtFvNDRUYszoPWTf2qVbvPpbF0mLf0bYwCv7Dp4sgCZTwzreLvfOGbHK1",
+	"8s+gUVsEWcL5/leHA/nGPPAKbKTABbbO376LGLsfN7EW1ncg/bIsCBOMV7oL9f2IxbHUUHdFlC0fLLIf",
+	"TrlkmogvAPm8qRnS5zl2yJHUFmxrgyhjI0jW1/inuoVa6BAUV5HWVaxNKe7zbUPJrdKnczTpZQV4UZHN",
+	"rPvq3JTsFsFv30qbsoLmwwoQWE5JdWqzEQW2h0S3QNvb0PdWOR9xI/M8YneUeNbYN9LGCiIymQAARKlV",
+	"YttjKd0ngcyC5sDyNN4riJytjiuF+q08LIVVcrnBILsu6MECQ19inch9IkP3s56LTGfbrp6NRJxTliSP",
+	"M9c1i3eIKdm7vd0qOvjtgWro7lrnVrJzwtJJeXTb2277HJZyd3zqL9FTf86S2MAfGXYGautVcCPNkph5",
+	"gvtkSL1EQFYNLAhiCcxGgTfKU7mXOOszkYx0KIBGjOiR75BfoZ+xJHaXqEPkkGwzP311TFSDZQDRM2gA",
+	"2F9SZfH0eZrGs0MuBIlnQeKNbEoXwyGJGfeX3eiQSED5nOAhPFLAfvLvFFMPgQJ50udVl0NEIeBeOPWZ",
+	"/yWIkDt2fVJb5Zg1QcSvHM60olGxvEVFcdjO1Y7Cv8P0rn5Fkmi/4krKMUIBH6kaHMNayi2AF5i9kfe5",
+	"NTP6xlNFJ/Kx2lEOgSakUHlYQ+oxUuVCebWhGWM8jl1HClVloQxFhO9RwSMusoRkN/aGBwCJHpFlX3+Q",
+	"1D4j3hn1kpgAhsSDiO97JX1s0dBZkt7362hVKLi3JYuXR/0JOkd9veqIYq1rtJJH++3BdB6WbKDyoAG3",
+	"S6fJSMMcl4AwUVdmvSTIhjzKyYCR2BMTkHrdZchYXcTHFcatF4k4ZrFGwYxV4yZLF5G3S+6MRXOUeGHA",
+	"eCJZ3mAahImS9iRiVxqD5yoUAxoSK7kXvubCYG0G/g7p8Tl2DrZS/+S7SJCY3heZ0jtAXek02rU89vZK",
+	"gXTJdepNk9GxWs/7sgSzL0saaUGg55AeDJ56+/4e6ww7jXazRZuDlteGUvB9+nSwUaDHoF+vfaoV4PHG",
+	"rCI11e0kjGXJszzn0htibcY67nXngl39rk14UHpPeVah79mUX+j71hTxLp9sONEY+7S4h37cAguBYxSv",
+	"Kh14p7JVLMWFE/e3+vl08J/MS+oX8juXVIMETmMOLLqCgd0hv46EObHIZmJ8SJ/DJRZCdQ7qLk2yOvxR",
+	"TpGt5DAKOQ55ktTk8KD2eUIh6wZyeUyNguAkGQUxCXicUF20gD3ISYuAeod5Oqhh6cvAAlD6v636SxV5",
+	"eXHoQFotR6Cmqk1S/AttAcd49kWkNdSjxViEnVLBAmM1qiVMvd7ZdQuSdL2ePOk0Ok+emLEeun2ubs/q",
+	"wI4eBOwCduW1lOJCRoq0ApOurLHNLww5JUI9Omugn52eHl9f/f7DK/HP09GN97r31nsuTk+Pr/58/rzX",
+	"Pnjee3vy4fii9+Ozq/BqdH317J9vz056Vyezq9/evnh+/v7F+emgffz25GWPPuPPXvzy9JS/u6GtX6an",
+	"/zl5qo37EaM+RP4UG1zYuE3N/HKO8uyKgxWAC1ta0UrZUONTsrtSeld6T+czs0gkRg3enssKS6SC5ipW",
+	"v8izSpP1XBEz+dBXLk8imGFVCh0RgjiesppDmDcSGgdePwrbAiw/T8+dIOUij8sSFECav5dWdIYPu7/V",
+	"pVRVD9rp80JmTFbz4g0SMOUsNubarkcTGoorCBeaXFXTcuz9VDJjj0ZRIDVQlwt9/d1Zcuo52E29AruW",
+	"68Dm2X1umPayx8DJcG9yN+bd5yW5N1nPvEswbU3Mm7PtG3Xn1824nY942k/Gk2T+Cw2nTN+z4E0ekknE",
+	"JNWQqvFWgs/NkSqCylmoOQUUrNyQ+gRn10y+T88NKDydmiHwymbSZ0ObBZkkAMzj2xCd0J+IgCusQoTa",
+	"GuzTvWGHtf2W12kOGvRweMCe+vve3qBD28MWzCJh0ZB6kHU3HYSQb4emXqVbeWI+oFdEfp5GYbE9AXYJ",
+	"XNpmLb/pNQaH9GDYecr2/T2vM2jT1rDJGv6hd5AuWgAJemqREM84mcODFLxN92NpyytjIslNyya+YYVI",
+	"O6/wBDi8v3BlbokKunpAOhlYBbmlImTW2jfS0Uime4lQYLcK7j61PO8xu7KOqlJF+2izbWb6wfld67Ja",
+	"VKGAE8kjhYwBjsAiT8hVxjQL87XDWEpj5n9SjlaeVd0+aojb1BC15LuvjiiJLi+PDtpsrdYQu9ATqgoR",
+	"EH9eI4GU+YaiHSP0zfdayPf5spQn1SsxGbHIC8XUlzofWvc7ep4ulMkqOKtOo0NoTPoVLhJ8W78ilbMB",
+	"9RfMchX6T0NhzVW2PNnElNfOvbVa4cuT3rGRnTHof3OiVu3I6vGFGcUMI53JSMQMSmvcFycX7iolCDZr",
+	"cw0IIMu/Nbu1UdJuVUz3kSdtkycBId6XIeVD9Z1KdSTtZpa2+nPIYJ6Ww1Tdf/WNQO9X/nBr2d+lTSs4",
+	"q0MdmvzWEz7r84XbnH4lEclE3u+YlIPUjCtKGgtiFe3FaOlgTiJWjz0xkRayNI1MI2ycBLwV7TI5UogQ",
+	"CM7swADkE2fNXwh6y88iCv7EzGRlURNwFI6CmERiim33gisuIF3iDLMRMPIM/CUKxmPmkwEbiki+M/FG",
+	"GvX4wgL+kHcguDvguuO8XGiChr3rkAm6pOp+7FckI77FIX7swwmXn1WMBcI0ytHa52jEOsTl0zBUt9y6",
+	"pDrlGM6pOYSa6I217GLGa7pjnYBDXR3MCbofsRBPfR/3uWozTsbCx8YSc5Y4JBbWzTiorHy4yMa5k2nE",
+	"sXkdwMQ8ebIkCZ88WfRuHKkUE3+uCtwGEPEv5yLoc+UjIJaLgFSNzYYJIz2T9qaaf2ATxAxGY9VGiNTC",
+	"TAtf0yaOxEkQhhr8USmTg2nS54vxqC5RrnIQw+qNGrpCP89ZRrQAUnlxcrErZeGuwuxREr7P5eGGM6JW",
+	"HVpnYlsZcIOJEKlbNZdEPwmparZCGMc6J4e4IEl34P+XUB9Z665LcNHJDpQTAZt6ZF/+tOUSl06x56C2",
+	"xqDLH5o9QLm0z4kV/lNVAmIImgGE75mvE4KUByb7krZrSpyVrb26Kd6Ux9PJRETWc6uqwEee64BfSVte",
+	"MrG0gtWq4q3qQIH8XnImQtyfJozHCfWukdm8Yx4LJoniZVSdE5N2pNoyYagm44nab6XJmyphST5/sZEd",
+	"zk8PKfuEpisfLKY8IaGAtqGDuY05D+Wz1i1NuEWz85RjD6ZJGqXAF2L2TsQmIZ2naWTxOHZ3VUpPDtIT",
+	"xV6vKgSCJ1Py5YIlk29QHJnTsXaP6tQp3K7F9JyDlkLT9IMYYqykalqmmsItc2AzHrqDpro1DMYBaqDE",
+	"EzwWIXT1xy3C92WLSNETlC0XhTybseQ0uAzQQAry1uRj06wznjbUGYkp1rz/gwah3bNUEpnZFA8tCtzV",
+	"RMxo5Ge78+oGo5ie9uPCJuw8eUJ6K/N8g1jnASqd32ZnpgmvGV2f01AyNLkuKLW7KruvSBXAZ8Ch2oGc",
+	"TD03V1KIrqOGyaozvJQYJvdD5YZV3/3jOdlvtQ+OsK0v3CetBs9jE+S2HqshgWJNd3eR4PuVxVUyGY/y",
+	"RWi8JRNDcRUgAiB2sqsz2Cw2KrkciZCI41o3s1x1YPiKmdni0h5Q2unYHICiM4KNbIkb6c9VxU+hUa5y",
+	"A88deQEeZgSO0UwXONa/CnbqD7emCVQyetU0l+zXoZ+VWelFov4uXig4Ql6RrR7bIe+w1Rn6Q3E5DHEV",
+	"zlathoaPgCFgK2SYCTJqc1ZA3bHYtZYcGKLGXmtoPGsFAgrD9MQwGitV5D0yDvg0QXqouvX6eEjr8rJ6",
+	"koSStc9EdB2ngHfxNLoJblhM9rT8kbzuiFCpQkHvLOQHUq+C5ZuYPsrch10X0wiGzxeZTQ6vQV0TlAC0",
+	"q6GBtL+UPIwGcypwi08oKKTjIQVi4Zc0WW03G/TKAuP563etO3nGsDpzaSb0OrKFLE3CaBQGLIJDX11i",
+	"v9IqAM4iFXlkLbUdci45amCfECR1RdHIyg3dK5xB+BsIYqZyprOrMjpr3/zaGrQHzfe/NsTe7zeHPySv",
+	"3u8PDrzWb80/G/Rthz2NDpPmtH1a5HTIn/D6KMUdskdju9ltj/sXIplALpQxm9/YAtNOI9YL4+AZQzOn",
+	"qlqoWxlrUm5BPjH2g51CUEQeAXSmqwhC92Ouq96pgJSQtnmKipyW9ZV1qluIyhdRYzro+CLqTxuN1n67",
+	"/lJE4A934KTe9ekK8aBz2Gq0D7V7XkzYXWIHt+iP1oPGfK1z/bTlrUl3ALBR5EYp0xR7kaoPOJ47bELB",
+	"4qfTWgh1FMNZFy5+/nJlnnurcozhMJwDDz5P2AK14vckTthEFz5kNAdSBTWqDF9JhNiEZDWZboGIWo3O",
+	"QXMfZ4xZ1Mt7/w6dNwxN5oznJqs1mK4T5ScixQ3MRAV3YAoP6n3dxnHRrplNz0jgQ53Ew52OkrO457nh",
+	"0zC8vb1bRuhDobXH6UIA+/KlvXA2pCskzMVPF2+yHMtRCM5GoTA79BhZ/9Ii645hg7aeu/ZRxdH4hOlY",
+	"vPMVh+ot7vRaPNfEmnsGpCXrEH21Q9y/G136eygayz0AnyN1Yusr3vRbrD3s0L3Bvtd56h+ww2HDvjO9",
+	"bSAGaxCTWvVWY3lOt7cPkjdh6jqZqq407nll6C8nyakswzvkVXA2w+en9guNl6IwnIQ0AU9oGMZ/5ZwL",
+	"FG+g2d0n1Nnc5J4NIJ3MPRvgOi2ER/c2mc+mCE+5IVWVloo8IOVhEAVdGWDVBRI6Bra+r6oJtkAtnQme",
+	"ddEtqdQE3QR6ErOpL+o6eDZhka6DQjsoFmi4U8s87XNVQVVUPjWgceBlqqeqWCGOlVjui5MLYs/p7/Jd",
+	"30s9re3hY+Bv5kq9PGQ04n0OEJhqlFL9BJeUtpPVcX6Dv9dPfbeGnjAdD4DwJiLBoquTjETox4R9oF4S",
+	"znEp8O4upjsvLIzOFAFNOL+vnKO8H27gu6TabpER+6A67tckY/NZFNwwv899lrAIs5MD+Yx56rhRu6Pd",
+	"ivC2//mv/8aUFmiwrytAMiUiFIrgUphWeQs48NSIJjRiPNGwR+mLUm+0XiER6f1EzNAR5IZjOE1tcT0M",
+	"rtXQqs36fqfPQ5YkLIodNVuHuHXXIe4l+o523BqufBjE8DDwn+WUyGer6USkIh11SdRxcMVpMo3YPSvr",
+	"3uhjVCKxxoSjcd41dSSgpN31eJ2LKBnVO25WVqQ/FDn65D82kx/TDz8q8O/W3p6z/XTaLdXRZY+rNc9b",
+	"+TTNnvLKDG1wyhKaTl5V4p7fZO3hU3o4aHkdf5+1vdagSRvDQ3bgP/X2M111U1D78nWKegK7a1+UWp2Z",
+	"rTZnrJTl+sfGOpWm3HXpqDrxY5GDVSEqzlntr1KV+I8AokR6/sqNsVLIru5cnlYwr2pW6pBhECa6E3la",
+	"JZKym8V8RSsdEWVPig9utyUUqlCDLkifuUJT0TiFks3uENfuKuASOpkAbKG0lfo84MiMzVKuY5u63/dK",
+	"nvkTD+f20gRpx9WIxdMw0bhNIaM3LG/tallWWoJV5DHYlNtsFEmB4euIc9VFuBEphtIIvov4MDWcZWaw",
+	"ilXlDEdzs5zBDIQIGeWFo8l2toEVlQ/NrpK2pUvJmrWr4H4Uk9vuxyQYS2ViPLnVkT4xcUHMiiFxQ0CI",
+	"CROpMbhXCf4fPrD38v+cvXeNEmMeRWjc5+7vv//+e/3srH58fPHyZXc87sbxP11SHUYU4k40VMFCk29b",
+	"2yFAflZwCcx+pCVlyOKnPgfuh9ScrlCYdNFsb9XbzQuwb7vKss9Zszwb2V7CCZXajrzxf1fD5N9hwv59",
+	"lfz7KmH/Zu//zdn7Wrff9z92buvyn5b+5wL/6Wb+qfb7O/KvprN/W/v7P/9X5csV/sgabx2raf9iaXbI",
+	"aMwI41cBZ0tt9u8o9sugTkMnGuTy+C7tuGwOGrRz2D5oPW3u071Bx2v7LdYcNrbWi+Yevc43dsSUaR0z",
+	"Cq5GleUz/WwahD6JxEAk29mVEm6nrS7w2vfdlvFzqTGsayU/Dvy76Ge6s3tp/UzJkC88Y/1zw0pMleaR",
+	"o7Tdqwt8oRJWWFKsKmEXmrrQxDzQVtbUEsQ6srjYg14KR0jyxeroINlR2XDQUhKygUYsYkQZ9CiC7ebw",
+	"knRJtTBPmCYqxRHyOmrL5cjLDU+cTLcQDbSAcGHOiiYfjmqH0ueL/VBuAhFiC4sVjVGc3CbiznJH8j43",
+	"Lcmz2b+7aWbvrpV/q4eKVTmlOoKUSy7aBrjywzHoXD5Y6VZOeZDU39A4rncONmqVsbwAn6JT9aMEKy3B",
+	"bu8kqx6uwfPnqq26Q8Dhc9ZW2R2X13slyrVWPlb9kanduwshk7D+KNZFGsU+iJxOZXnSY00/YVLVGf9Z",
+	"qVnMifvcZsVHiwCUXJB46o1WyvQV7PuTtvV9rC4scwKKmv5mVLyViO+CKzTlTag5D26XVGkYCxX6kIpG",
+	"tvq3prWzZXxTK3XeJleH0FjVSftSvxIKePVIPj4Dui5NgaFUM8WYQe1TGLNipN9C+t56x9xH6/4zW/cP",
+	"J9YfGdl2GVl+f9fNiqTXBSMVCwt8CC2HYsYij0J16gdpAEbUkzfXPieuvJxhcQcngyqLtmZq6GmX+zCk",
+	"V45tWEL02LJ518ZNFtqrnqueHymUeSIQ4R3NevyVpkbzmu6pO1hIrRIIdN2g/PWGcV8AsBn7kETUJYNQ",
+	"eNdkwOLAZzpkNNV1pHGBNb5r298WBiP0SSpjge+iJb2LHUIte1wa2vGa9qQFNvUaQ7rP8y3pbatvaaeg",
+	"Z/MepC8+pBFOqs9Pa8syawuG1yftObl2fvcT4UDrpd6ztHCPVrghBr+U1MZLv13p/ZUZ75lmjao3Qm0T",
+	"I37Xrn8ocGPntT60YRkQ12IhjXWh0+BigbeU9IDwFEE1OSBAMp/5azCPakeQn4WGDw7GUe1OtP1idfMw",
+	"Tfacwn7mpKe+f/JE5+C1AFsKTDCFpQRyUiFXRVOOcwhiIiKfRV2NawHuhngUTBziiii4CjgNL02trcoU",
+	"TDANuJ4ViQgdYmSYynzTwAL4KKvfOaPS6NTA83SgO47As2Cw70DQDpWBmWnRXYX0S3SJY6KkXpiGfrEl",
+	"mzXIAAhnrGkHEd9V/RnJgCUzpiam3O3jgAfj6ZhUFZGTgxp4gNotKPiVBlxiXS9VMVUXPQS4C61FAkhF",
+	"TKrTyQSVTCfVN9Mcv3jCvICG8ZGOdZBW7ci0VJQUAHoMx7UAxAj9XSQVrFgSnbwcWsQFXM+4oHJ7oWwb",
+	"b1X5COr5ZloR86CWWS09XGxNz9RbjwXgctHMKgLFQxo6JZGYpUunS/DNa/R6yy2LA+6xFEIBQzI7at+a",
+	"B25X0hWj15hPgpkO0TzbDx3Vtm6a7EmzHd2ti/v8JziKbBlhNhsQQWQUS5nUqCQWakkzBfYuBJ0thRCe",
+	"gQyBU9TnOUeSVMExGK9CjaitARCBNTgPfKYg1ONukdZugVo7WV6q2zUdZSNrA+aJMYv7HGPsad2+pQS4",
+	"+FQpOaaSknSuS9rGPYgTEc0BJA9ldznt9k1aFrTWJMwIBZyq/xntv3ur40uUUlzFl4lsvW7P6ufMi1hS",
+	"bzVa+3cJbcFx1Wu/jQakhhCs5qNHJUj021TuGnub3LP3WD6yApEPYv2mv6pdRri53wl00w7oprtgPNUz",
+	"amlho8AqwHxCe7W4ZpiqTmr5LiYxk9wrYeTlxcWbc/IiSCyHzzS2wffgij6nU6mnJYpNAMAb4O9hxqVU",
+	"dW0YPD0rZH5dywlDxHDIoD83QpoFnARJ3OcKQAlVSiw6MOfPMXAWQZT2CEH1WgtfLX7Mwda906+CG8YJ",
+	"vYK6aN7nrroylXdHqU7JWRZq5/nLnUaz0WgcYLrkSrkIrXBB9+hzja1Efh1JLclmJApgyyp1CWLEbum9",
+	"OX2x02jLly2Dt5CqTrsEJBON+i+fVlvfjFDOo9HpNNquwRuUyq8NeaOW66DeblkOS0erf6mG2pas8aNW",
+	"M40SSnSViZz9bOE7rY1aT75FmKABy2DcI7K9pZha3xi1tI8RnlkQM9Ss5PQOlOFyMWKxUvkBNkejeqlk",
+	"75hFN4HHHNBP9XcgbnJUFkP/KVml7SWhMwMnNLoSvBX4ZETjEdB0TcV18fyBYaYdIpLClJsSn1twrEDv",
+	"Vi2xyUWGVNyEfUh2JyFgQLrxFGpwVjTkeyn5hqW23FkNWDw3lW6l53nJ/w/PbkQ+yPaM4H8RHdSfh4Kz",
+	"+is2//8qpcX+OzYROYO/l0suXbXMtCpqAVcmYee6fIroAvcL1Xq0D+CtRA7A2i9Lj9gAeEDzo2a21LqX",
+	"QvBNIkkECbxcmQN2eXUK1CiFlXmao34Yx1dQuR3RsbYhuuS7xZ3/DjwPy+/cAYllDmN2jBeLBvcgYlRB",
+	"Xi+sJbaaXzlsfEF22KfcE1EEZZLZJ3UlEyEHJBEkw9yUXW8zti4pZmykFF/b2QTIXlL6Lx0INRTRmaYk",
+	"tR0mOi7XcmHdrBXFiSvPh6V/3oHWDrL7+CtIyiVxu2AzajNxLe0dLG0iWq7GmAaaOj75RYViUbWzyGqd",
+	"4Vs4gswzs4PoZblywHE55d/qqdveZePQWzETbL+7pL7Iu0B92SltM+CANsnLUndsoMerOzbQ4vGOTR3B",
+	"eFdxt8xUFVbyP6P55ujnz4XPelESywdr/3CuDl5XIcrCgjSdBpOjgBdLf7osNKDUiVRTXR1A68GrtngO",
+	"oSBKKeV5dxTNP82gmY1E2r6fBEmfA64nDiKjnkvFxpqBCn8gGLHyFip9XXeHXaOn9rmtqJLXgsSWOpan",
+	"4pyPxCyjI6iYcuXO+oBCACx/sPNej+iFRQUGADBHY2uLy5d86pPbvNtZ/1zncCRmlqDPIfvi87eqIb5+",
+	"rH24MiQZWwauoZx4Rx+pMaPcviQ7sD43p0Yfs+pp76xmgSjrk4YPKnHO4FBh73T3zc8XpIC1uPKoSAkP",
+	"M8oUGZQ9h0dqGCqLIpzReawCT6bqYbH7BqQgRMoCUeUOVmAq39CsLpncynLBCofaSkvUhXlfetJKuAzo",
+	"GACWXLs5KCCGq0JMNftdw+CUT0Ed35rWjVBz7/O0m/2u26/ATf2KS6qzkQKUXcR0xJ4AKo6mMEURL1+h",
+	"cmtQaXTSq5n1ubFCQZ1OjewCs82gc4JyZ4yCo8UxjajCz8hUqWCdpjx5O9KKc3fI+SxQRUuJYjApyoiv",
+	"sziV2Zqlx5J2o81W7wrJqYtpM+pbZncXt9NW3fLoxE7EQ1stC5wI35FquqAlnogCYEPlrnjFviybVbsX",
+	"7mqplpM0jU8lzTbXXD+T/HueVoDdQQIuABR9rPwm7ROFp/WvP26dj5Vz//rlmHrnI9ra24cv/5D3RDdF",
+	"0SmA45Y/k+r5jF5dsYj8fEr6lYtoDq7ZadKvKDgg7TVDcIME/44x0j+hVwxyGhE6cBdA69Q0Fl9qYM9v",
+	"2uZMPg/F1CcgVLHuwSFyyHJN/CD2BMRjKPfTgn4VAzNO9OVq2tPeGblp7zTwHienvYBpQgruWmwukAUC",
+	"Rsx4+4WnvbOcd+mdInKrLEXCwlaynpHZ15yHyZFXf+KsByevRhLGKU9I782p/ZD8kbxkNExGBt16yiFg",
+	"r7yd1u3n+E3l9o/b/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

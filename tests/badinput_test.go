@@ -315,6 +315,13 @@ func biSetup(t *testing.T) *biFixture {
 	fx.userID = e.createUser(fx.admin, "bi-user", biUserPassword, nil)
 	fx.userTok = e.token("bi-user", biUserPassword)
 	rememberSecret(fx.userTok)
+	// The user's separate HTTPS password is the one the validate targets
+	// send, so their valid requests pass: failures would count toward the
+	// lockout and end in 429 after a few cases.
+	mustStatus(t, e.do(req{Method: "PUT", Path: "/v4/user/https-password", Token: fx.userTok,
+		Body: map[string]any{"password": "Gr8-Clone-Key!", "account_password": biUserPassword}}), http.StatusOK)
+	mustStatus(t, e.do(req{Method: "PUT", Path: "/v4/user/https-password-setting", Token: fx.userTok,
+		Body: map[string]any{"https_clone_iam_auth": false}}), http.StatusOK)
 	fx.pwUserID = e.createUser(fx.admin, "bi-pw-user", biUserPassword, nil)
 	fx.pwUserTk = e.token("bi-pw-user", biUserPassword)
 	rememberSecret(fx.pwUserTk)

@@ -3,29 +3,21 @@ package tests
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/latchkey/latchkey/impl/accounts"
 	"github.com/latchkey/latchkey/impl/app"
 	"github.com/latchkey/latchkey/impl/config"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 // Test credentials of the bootstrap admin.
@@ -113,34 +105,7 @@ func newEnvOn(t testing.TB, dsn string, opts ...envOption) *env {
 // testDSN returns a fresh database for one test.
 func testDSN(t testing.TB) string {
 	t.Helper()
-	pg := os.Getenv("LATCHKEY_TEST_POSTGRES_DSN")
-	if pg == "" {
-		return "sqlite:" + filepath.Join(t.TempDir(), "latchkey.db")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "lk_" + hex.EncodeToString(b)
-	db, err := gorm.Open(postgres.Open(pg), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	if err := db.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = db.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		if s, err := db.DB(); err == nil {
-			_ = s.Close()
-		}
-	})
-	u, err := url.Parse(pg)
-	if err != nil {
-		t.Fatalf("parse DSN: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return storetest.DSN(t)
 }
 
 // resp is a response read whole.

@@ -764,12 +764,20 @@ func TestLoginProtectUpdate(t *testing.T) {
 	iaLP(t, e.do(req{Method: "GET", Path: iaLPPath(withEmail), Token: tok}), withEmail, true, "email")
 	// sms with a phone.
 	iaLP(t, put(tok, withPhone, iaLPBody(true, "sms")), withPhone, true, "sms")
-	// vmfa: there is no device model yet, so it is accepted.
+	// vmfa needs a bound virtual MFA device: refused, then accepted once
+	// the user has bound one.
+	msg := iaIAMError(t, put(tok, bare, iaLPBody(true, "vmfa")), http.StatusBadRequest, "IAM.0007")
+	if !strings.Contains(strings.ToLower(msg), "mfa") {
+		t.Errorf("vmfa without a device: message %q does not name the MFA device", msg)
+	}
+	// liam's token is taken before protection makes a password alone refused.
+	liamTok := e.token("liam", iaPw)
+	e.mfaBindDevice(liamTok, bare, "liam-phone")
 	iaLP(t, put(tok, bare, iaLPBody(true, "vmfa")), bare, true, "vmfa")
 	iaLP(t, e.do(req{Method: "GET", Path: iaLPPath(bare), Token: tok}), bare, true, "vmfa")
 
 	// The factor must be in place; the message names the missing one.
-	msg := iaIAMError(t, put(tok, withEmail, iaLPBody(true, "sms")), http.StatusBadRequest, "IAM.0007")
+	msg = iaIAMError(t, put(tok, withEmail, iaLPBody(true, "sms")), http.StatusBadRequest, "IAM.0007")
 	if !strings.Contains(strings.ToLower(msg), "mobile") && !strings.Contains(strings.ToLower(msg), "phone") {
 		t.Errorf("sms without phone: message %q does not name the mobile number", msg)
 	}
@@ -816,7 +824,6 @@ func TestLoginProtectUpdate(t *testing.T) {
 	iaLP(t, e.do(req{Method: "GET", Path: iaLPPath(bare), Token: tok}), bare, true, "vmfa")
 
 	// Self may set its own protection; not another user's.
-	liamTok := e.token("liam", iaPw)
 	iaLP(t, put(liamTok, bare, iaLPBody(false, "vmfa")), bare, false, "vmfa")
 	iaLP(t, e.do(req{Method: "GET", Path: iaLPPath(bare), Token: liamTok}), bare, false, "vmfa")
 	msg = iaIAMError(t, put(liamTok, withEmail, iaLPBody(true, "email")), http.StatusForbidden, "IAM.0002")
@@ -828,8 +835,9 @@ func TestLoginProtectUpdate(t *testing.T) {
 	iaIAMError(t, put(liamTok, strings.Repeat("9", 32), iaLPBody(true, "email")), http.StatusForbidden, "IAM.0002")
 
 	// A security administrator manages others' protection.
-	e.setRole(withPhone, "secu_admin")
-	secuTok := e.token("kate", iaPw)
+	secu := e.createUser(tok, "mona", iaPw, nil) // unprotected: a password alone logs in
+	e.setRole(secu, "secu_admin")
+	secuTok := e.token("mona", iaPw)
 	iaLP(t, put(secuTok, withEmail, iaLPBody(true, "email")), withEmail, true, "email")
 
 	// Unknown and foreign users: 404 for an admin.
@@ -909,6 +917,7 @@ func TestLoginProtectList(t *testing.T) {
 		t.Errorf("login_protects before any setting = %s, want []", r.Body)
 	}
 
+	e.mfaBindDevice(e.token("quinn", iaPw), ids[2], "quinn-phone") // vmfa needs a bound device
 	want := map[string][2]any{
 		ids[0]: {true, "email"},
 		ids[1]: {false, "sms"},
@@ -923,7 +932,7 @@ func TestLoginProtectList(t *testing.T) {
 		"name": "stranger", "domain_id": otherDom}}})
 	mustStatus(t, or, http.StatusCreated)
 	stranger := iaUser(t, or)["id"].(string)
-	mustStatus(t, e.do(req{Method: "PUT", Path: iaLPPath(stranger), Token: otherTok, Body: iaLPBody(true, "vmfa")}), http.StatusOK)
+	mustStatus(t, e.do(req{Method: "PUT", Path: iaLPPath(stranger), Token: otherTok, Body: iaLPBody(false, "vmfa")}), http.StatusOK)
 
 	r = e.do(req{Method: "GET", Path: iaLPs, Token: tok})
 	mustStatus(t, r, http.StatusOK)
@@ -959,7 +968,7 @@ func TestLoginProtectList(t *testing.T) {
 	}
 
 	// Admin only.
-	userTok := e.token("oscar", iaPw)
+	userTok := e.token("rita", iaPw) // oscar's login now needs a second factor
 	iaIAMError(t, e.do(req{Method: "GET", Path: iaLPs, Token: userTok}), http.StatusForbidden, "IAM.0002")
 	e.setRole(ids[1], "secu_admin")
 	mustStatus(t, e.do(req{Method: "GET", Path: iaLPs, Token: e.token("pia", iaPw)}), http.StatusOK)

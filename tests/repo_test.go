@@ -144,6 +144,8 @@ func TestRepoHttpsFlow(t *testing.T) {
 	rpText(t, e.rpSetPassword(tok, rpAcctPw, rpHTTPSPw), "success")
 	// Setting the password does not switch the mode.
 	rpText(t, e.rpMode(tok), "true")
+	// A success resets the failure counter (5 failures lock HTTPS Git).
+	e.rpOutcome(t, tok, alice, rpAcctPw, rpPassed)
 	e.rpOutcome(t, tok, alice, rpHTTPSPw, rpWrong)
 
 	// Switch to the separate HTTPS password with a JSON boolean.
@@ -384,6 +386,10 @@ func TestRepoHttpsAdminReset(t *testing.T) {
 	const newPw, ownPw = "Jz5+Rbdy.u4", "Kx7#Plmq.w2"
 	rememberSecret(newPw)
 	rememberSecret(ownPw)
+	// This flow checks many wrong passwords in a row: allow 10 (the most the
+	// login policy allows) before the HTTPS Git lockout.
+	mustStatus(t, e.do(req{Method: "PUT", Path: "/v3.0/OS-SECURITYPOLICY/domains/" + e.DomainID + "/login-policy", Token: adm,
+		Body: map[string]any{"login_policy": map[string]any{"login_failed_times": 10}}}), http.StatusOK)
 
 	// alice: mode false with an HTTPS password; carl: account mode.
 	alice := e.createUser(adm, "alice", rpAcctPw, nil)

@@ -9,12 +9,13 @@ import (
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 func TestBootstrap(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
-		db := env.open(t)
+		db := env.Open(t)
 		svc := New(db, passwords.NewHasher(fastParams, 2, 0), &fakeRevoker{}, quietLog())
 
 		res, err := svc.Bootstrap(ctx, "default", "admin", "")
@@ -74,12 +75,12 @@ func TestBootstrap(t *testing.T) {
 }
 
 func TestBootstrapConcurrent(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
 		const instances = 4
 		svcs := make([]*Service, instances)
 		for i := range svcs { // one pool per "instance"
-			svcs[i] = New(env.open(t), passwords.NewHasher(fastParams, 2, 0), &fakeRevoker{}, quietLog())
+			svcs[i] = New(env.Open(t), passwords.NewHasher(fastParams, 2, 0), &fakeRevoker{}, quietLog())
 		}
 		results := make([]BootstrapResult, instances)
 		errs := make([]error, instances)
@@ -111,7 +112,7 @@ func TestBootstrapConcurrent(t *testing.T) {
 			t.Fatalf("created by %d instances, want 1", created)
 		}
 		var domains, users int64
-		db := env.open(t)
+		db := env.Open(t)
 		db.Model(&store.Domain{}).Count(&domains)
 		db.Model(&store.User{}).Count(&users)
 		if domains != 1 || users != 1 {

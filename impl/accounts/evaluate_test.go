@@ -8,10 +8,11 @@ import (
 
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 func TestEvaluatePassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		pol := passwords.DefaultPolicy()
 		pol.MinLength, pol.CharCombination, pol.MaxConsecutiveIdentical, pol.RecentDisallowed = 12, 3, 3, 5
 		pol.MinAge = time.Hour
@@ -46,7 +47,7 @@ func TestEvaluatePassword(t *testing.T) {
 }
 
 func TestDormantUserDisabled(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		validity := 30 * 24 * time.Hour
 		f := newFixture(t, env, WithAccountValidity(func(context.Context, string) (time.Duration, error) { return validity, nil }))
 		u := f.mkUser(t, UserInput{Name: sp("pia"), Password: sp("Garden-Gnome-7391"), PwdStatus: bp(false)})
@@ -73,9 +74,7 @@ func TestDormantUserDisabled(t *testing.T) {
 		if _, err := f.svc.UpdateUser(f.ctx, f.dom.ID, u.ID, UserInput{Enabled: bp(true)}); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.mu.Lock()
-		f.clock.t = time.Now().UTC().Add(time.Minute)
-		f.clock.mu.Unlock()
+		f.clock.Set(time.Now().UTC().Add(time.Minute))
 		if _, _, err := f.svc.Authenticate(f.ctx, UserRef{ID: u.ID}, "Garden-Gnome-7391"); err != nil {
 			t.Fatalf("re-enabled user: %v", err)
 		}

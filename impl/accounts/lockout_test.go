@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/policies"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 type auditLog struct {
@@ -38,7 +39,7 @@ func (a *auditLog) types() []audit.Type {
 
 // guarded is a fixture whose service counts password failures with a real
 // lockout guard and reads real per-domain policies, all on one clock.
-func guarded(t *testing.T, env dbEnv, limit int) (*fixture, *lockout.Guard, *auditLog) {
+func guarded(t *testing.T, env storetest.DB, limit int) (*fixture, *lockout.Guard, *auditLog) {
 	t.Helper()
 	rec := &auditLog{}
 	var pol *policies.Service
@@ -70,7 +71,7 @@ func (f lockoutFunc) Verify(ctx context.Context, domainID, userID string, kind l
 }
 
 func TestAuthenticateLockout(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f, g, rec := guarded(t, env, 3)
 		u := f.mkUser(t, UserInput{Name: sp("lena"), Password: sp("Quartz-Key.77"), PwdStatus: bp(false)})
 		ref := UserRef{ID: u.ID}
@@ -116,7 +117,7 @@ func TestAuthenticateLockout(t *testing.T) {
 // Change-password's original counts toward the same lockout, and success
 // resets it.
 func TestChangePasswordLockout(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f, _, rec := guarded(t, env, 3)
 		u := f.mkUser(t, UserInput{Name: sp("mona"), Password: sp("Velvet-Key.77"), PwdStatus: bp(false)})
 		for range 2 {
@@ -146,11 +147,11 @@ func TestChangePasswordLockout(t *testing.T) {
 // are hashed and answered "wrong password"; every other one is refused as
 // locked without hashing.
 func TestAuthenticateConcurrentGuesses(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		const limit, guesses = 5, 50
 		f, _, _ := guarded(t, env, limit)
 		u := f.mkUser(t, UserInput{Name: sp("nina"), Password: sp("Copper-Key.77"), PwdStatus: bp(false)})
-		db2 := env.open(t)
+		db2 := env.Open(t)
 		pol2 := policies.New(db2, quietLog())
 		g2 := lockout.New(db2, pol2, quietLog(), lockout.WithClock(f.clock.Now))
 		svc2 := New(db2, passwords.NewHasher(fastParams, 4, 0), f.rev, quietLog(), WithClock(f.clock.Now),

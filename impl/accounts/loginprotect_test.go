@@ -6,10 +6,11 @@ import (
 
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 func TestLoginProtect(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		full := f.mkUser(t, UserInput{Name: sp("quinn"), Email: sp("quinn@example.com"), AreaCode: sp("0086"), Phone: sp("13800000011")})
 		bare := f.mkUser(t, UserInput{Name: sp("rita")})

@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 const (
@@ -20,7 +21,7 @@ const (
 )
 
 func TestAuthenticate(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.mkUser(t, UserInput{Name: sp("gina"), Password: sp(pw1)})
 		off := f.mkUser(t, UserInput{Name: sp("hank"), Password: sp(pw2), Enabled: bp(false)})
@@ -98,7 +99,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestAuthenticateRehash(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.mkUser(t, UserInput{Name: sp("kim"), Password: sp(pw1)})
 		stronger := fastParams
@@ -128,7 +129,7 @@ func TestAuthenticateRehash(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		pol := passwords.DefaultPolicy()
 		pol.RecentDisallowed = 3
 		pol.MinAge = 10 * time.Minute
@@ -221,7 +222,7 @@ func TestChangePassword(t *testing.T) {
 }
 
 func TestPasswordHistoryTrim(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.mkUser(t, UserInput{Name: sp("nina"), Password: sp(pw1)})
 		for i := range HistoryKept + 3 {
@@ -238,7 +239,7 @@ func TestPasswordHistoryTrim(t *testing.T) {
 }
 
 func TestResetPassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		pol := passwords.DefaultPolicy()
 		pol.RecentDisallowed = 2
 		pol.MinAge = time.Hour
@@ -287,7 +288,7 @@ func TestResetPassword(t *testing.T) {
 }
 
 func TestRevokeFailureIsReported(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.mkUser(t, UserInput{Name: sp("paul"), Password: sp(pw1)})
 		f.rev.err = errors.New("revocation store down")

@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 func TestValidators(t *testing.T) {
@@ -82,7 +83,7 @@ func TestParseMobileAndExpiryFilter(t *testing.T) {
 }
 
 func TestCreateUser(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 
 		u := f.mkUser(t, UserInput{Name: sp("alice"), Password: sp("Wq8-Lmzt.r1"), Email: sp("alice@example.com"),
@@ -164,10 +165,10 @@ func TestCreateUser(t *testing.T) {
 }
 
 func TestCreateUserRace(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		// A second pool plays a second instance.
-		svc2 := New(env.open(t), passwords.NewHasher(fastParams, 4, 0), f.rev, quietLog())
+		svc2 := New(env.Open(t), passwords.NewHasher(fastParams, 4, 0), f.rev, quietLog())
 		const n = 8
 		errs := make([]error, n)
 		var wg sync.WaitGroup
@@ -204,7 +205,7 @@ func TestCreateUserRace(t *testing.T) {
 // lost the race after the pre-check): the constraint error must become the
 // right *Taken reason.
 func TestDuplicateMapping(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		base := f.mkUser(t, UserInput{Name: sp("base"), Email: sp("base@example.com"), AreaCode: sp("+49"), Phone: sp("1701"),
 			XUserType: sp("t"), XUserID: sp("1")})
@@ -233,7 +234,7 @@ func TestDuplicateMapping(t *testing.T) {
 }
 
 func TestUpdateUser(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.mkUser(t, UserInput{Name: sp("carol"), Password: sp("Jz5+Rbdy.u4"), Email: sp("carol@example.com"),
 			AreaCode: sp("0086"), Phone: sp("13800000002"), Description: sp("first")})
@@ -332,7 +333,7 @@ func TestUpdateUser(t *testing.T) {
 }
 
 func TestUpdateContact(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.mkUser(t, UserInput{Name: sp("erin")})
 		if err := f.svc.UpdateContact(f.ctx, f.dom.ID, u.ID, sp("erin@example.com"), sp("0086-123456789")); err != nil {
@@ -355,7 +356,7 @@ func TestUpdateContact(t *testing.T) {
 }
 
 func TestDeleteUser(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.mkUser(t, UserInput{Name: sp("frank"), Password: sp("Wq8-Lmzt.r1"), Email: sp("frank@example.com")})
 		if err := f.svc.ChangePassword(f.ctx, u.ID, "Wq8-Lmzt.r1", "Hv3_Npks.e7"); err != nil {
@@ -397,7 +398,7 @@ func TestDeleteUser(t *testing.T) {
 }
 
 func TestListUsers(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		pol := passwords.DefaultPolicy()
 		pol.ValidityPeriod = 90 * 24 * time.Hour
 		f := newFixture(t, env, WithPolicySource(func(context.Context, string) (passwords.Policy, error) { return pol, nil }))

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchkey/latchkey/gen"
+	"github.com/latchkey/latchkey/impl/accesskeys"
 	"github.com/latchkey/latchkey/impl/accounts"
 	"github.com/latchkey/latchkey/impl/audit"
 	"github.com/latchkey/latchkey/impl/authn"
@@ -43,8 +44,10 @@ type Deps struct {
 	MFA *mfa.Service
 	// Outbox queues SMS/e-mail messages; its development outbox is listed
 	// by GET /v3.0/OS-MFA/outbox.
-	Outbox    *notify.Outbox
-	PublicURL string
+	Outbox *notify.Outbox
+	// AccessKeys holds the permanent access keys (AK/SK) of users (issue 6).
+	AccessKeys *accesskeys.Service
+	PublicURL  string
 	// CIAMTokenLifetime is the life of CIAM access tokens (expires_in);
 	// 0 means 1800 s.
 	CIAMTokenLifetime time.Duration

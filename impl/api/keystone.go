@@ -67,17 +67,27 @@ func (h *Handlers) KeystoneCreateUserToken(ctx context.Context, req gen.Keystone
 		return nil, fault.New(fault.BodyInvalid, "Request body is invalid.")
 	}
 	id := req.Body.Auth.Identity
-	methods, err := authMethods(id.Methods)
+	// An auth receipt (login protection by sms/email) stands for the
+	// password step already done (mfa_login.go).
+	receipt := deref(req.Params.OpenstackAuthReceipt)
+	methods, err := authMethods(id.Methods, receipt != "")
 	if err != nil {
 		return nil, err
 	}
 	var claims tokens.Claims
 	var user *store.User
 	var domain *store.Domain
-	if methods["token"] {
+	switch {
+	case methods["token"]:
 		claims, user, domain, err = h.rescope(ctx, id)
-	} else {
-		claims, user, domain, err = h.passwordLogin(ctx, id, methods)
+	case !methods["password"]:
+		claims, user, domain, err = h.receiptLogin(ctx, id, receipt)
+	default:
+		claims, user, domain, err = h.passwordLogin(ctx, id, methods, receipt)
+	}
+	if ch := asChallenge(err); ch != nil {
+		// The password was right; a code was sent: 401 with the receipt.
+		return h.challengeResponse(ch), nil
 	}
 	if err != nil {
 		return nil, err
@@ -102,7 +112,8 @@ func (h *Handlers) KeystoneCreateUserToken(ctx context.Context, req gen.Keystone
 }
 
 // authMethods trims and checks the method names (one SDK sends " totp").
-func authMethods(raw []string) (map[string]bool, error) {
+// With an auth receipt, totp may come alone.
+func authMethods(raw []string, receipt bool) (map[string]bool, error) {
 	if len(raw) == 0 {
 		return nil, fault.New(fault.PropertyInvalid, "Invalid input for field 'auth.identity.methods'. The value is '[]'.")
 	}
@@ -116,7 +127,7 @@ func authMethods(raw []string) (map[string]bool, error) {
 			return nil, fault.New(fault.UnsupportedMethod, "Unsupported authentication method: %s.", printable(name))
 		}
 	}
-	if m["totp"] && !m["password"] {
+	if m["totp"] && !m["password"] && !receipt {
 		return nil, fault.New(fault.UnsupportedMethod, "The totp method must be used together with password.")
 	}
 	if m["token"] && (m["password"] || m["totp"]) {
@@ -138,7 +149,7 @@ func printable(s string) string {
 	}, s)
 }
 
-func (h *Handlers) passwordLogin(ctx context.Context, id gen.KeystoneAuthIdentity, methods map[string]bool) (tokens.Claims, *store.User, *store.Domain, error) {
+func (h *Handlers) passwordLogin(ctx context.Context, id gen.KeystoneAuthIdentity, methods map[string]bool, receipt string) (tokens.Claims, *store.User, *store.Domain, error) {
 	var none tokens.Claims
 	if id.Password == nil {
 		return none, nil, nil, fault.New(fault.PropertyMissing, "'auth.identity.password' is a required property.")
@@ -174,12 +185,11 @@ func (h *Handlers) passwordLogin(ctx context.Context, id gen.KeystoneAuthIdentit
 	if user.AccessMode == "console" {
 		return none, nil, nil, fault.New(fault.ConsoleOnly, "This user only supports console access, not programmatic access.")
 	}
-	if methods["totp"] {
-		// No virtual MFA device can be bound yet, so no passcode can be right.
-		return none, nil, nil, fault.New(fault.TOTPInvalid, "Invalid TOTP passcode.")
+	// Login protection: the second factor, or a challenge (mfa_login.go).
+	names, mfaAt, err := h.secondFactor(ctx, user, domain, id, methods, receipt)
+	if err != nil {
+		return none, nil, nil, err
 	}
-	names := make([]string, 0, 2)
-	names = append(names, "password")
 	return tokens.Claims{
 		Kind:       tokens.KindUser,
 		UserID:     user.ID,
@@ -188,6 +198,7 @@ func (h *Handlers) passwordLogin(ctx context.Context, id gen.KeystoneAuthIdentit
 		Methods:    names,
 		Roles:      rolesOf(user),
 		Restricted: h.mustChangePassword(user),
+		MFAAuthnAt: mfaAt,
 	}, user, domain, nil
 }
 

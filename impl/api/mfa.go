@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/latchkey/latchkey/gen"
 	"github.com/latchkey/latchkey/impl/authn"
@@ -147,4 +148,39 @@ func (h *Handlers) ShowUserMfaDevice(ctx context.Context, req gen.ShowUserMfaDev
 		return nil, err
 	}
 	return gen.ShowUserMfaDevice200JSONResponse{VirtualMfaDevice: mfaDevice(d)}, nil
+}
+
+// ListMfaOutbox lists the development outbox of the caller's domain, codes
+// included: it is the delivery channel when no SMTP server or SMS webhook
+// is configured (admin).
+func (h *Handlers) ListMfaOutbox(ctx context.Context, req gen.ListMfaOutboxRequestObject) (gen.ListMfaOutboxResponseObject, error) {
+	ctx = reqCtx(ctx)
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(p, p.DomainID); err != nil {
+		return nil, err
+	}
+	limit := 100
+	if req.Params.Limit != nil {
+		limit = *req.Params.Limit
+	}
+	rows, err := h.Outbox.ListDev(ctx, p.DomainID, deref(req.Params.UserId), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListMfaOutbox200JSONResponse{Messages: make([]gen.IamOutboxMessage, 0, len(rows))}
+	for _, m := range rows {
+		exp := ""
+		if m.ExpiresAt > 0 {
+			exp = wireTime(time.UnixMicro(m.ExpiresAt))
+		}
+		out.Messages = append(out.Messages, gen.IamOutboxMessage{
+			Id: m.ID, UserId: m.UserID, Channel: gen.IamOutboxMessageChannel(m.Channel), Recipient: m.Recipient,
+			Subject: m.Subject, Body: m.Body, Code: m.Code,
+			CreatedAt: wireTime(time.UnixMicro(m.CreatedAt)), ExpiresAt: exp,
+		})
+	}
+	return out, nil
 }

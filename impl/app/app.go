@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchkey/latchkey/gen"
+	"github.com/latchkey/latchkey/impl/accesskeys"
 	"github.com/latchkey/latchkey/impl/accounts"
 	"github.com/latchkey/latchkey/impl/api"
 	"github.com/latchkey/latchkey/impl/audit"
@@ -54,7 +55,11 @@ type App struct {
 	// delivers those codes (its worker runs from Start).
 	MFA    *mfa.Service
 	Outbox *notify.Outbox
-	Engine *gin.Engine
+	// AccessKeys holds permanent access keys and verifies SDK-HMAC-SHA256
+	// signed requests; keySource says where its sealing key came from.
+	AccessKeys *accesskeys.Service
+	keySource  accesskeys.KeySource
+	Engine     *gin.Engine
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -102,12 +107,18 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 		// Unused longer than account_validity_period: disabled at login.
 		accounts.WithAccountValidity(pols.AccountValidity),
 		accounts.WithAudit(trail))
-	gitc := gitcreds.New(db, accts, hasher, log)
+	// HTTPS Git checks count on their own counter (a Git password guesser
+	// cannot lock out the console login).
+	gitc := gitcreds.New(db, accts, hasher, log, gitcreds.WithLockout(guard))
 	clis := clients.New(db, hasher, toks, log)
 	outbox := newOutbox(cfg, db, log)
 	second := mfa.New(db, log, mfa.Config{CodeTTL: cfg.MFACodeTTL},
 		// Failed second factors count toward the lockout, kind totp.
 		mfa.WithLockout(guard), mfa.WithOutbox(outbox))
+	akeys, keySource, err := newAccessKeys(cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
 	handlers := api.New(api.Deps{
 		Log:       log,
 		DB:        db,
@@ -124,6 +135,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 		// development outbox.
 		MFA:    second,
 		Outbox: outbox,
+		// Permanent access keys (AK/SK).
+		AccessKeys: akeys,
 	})
 	spec, err := gen.GetSwagger()
 	if err != nil {
@@ -137,7 +150,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 	engine, err := server.New(server.Options{
 		Spec:              spec,
 		Logger:            log,
-		Auth:              authenticator{tokens: toks},
+		Auth:              authenticator{tokens: toks, keys: akeys, accounts: accts},
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		ValidateResponses: cfg.ValidateResponses,
 		SpecYAML:          openapi.YAML,
@@ -151,7 +164,30 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 		return nil, fmt.Errorf("build server: %w", err)
 	}
 	return &App{Config: cfg, Log: log, DB: db, Hasher: hasher, Tokens: toks, Accounts: accts, GitCreds: gitc, Clients: clis,
-		Policies: pols, Lockout: guard, Audit: trail, MFA: second, Outbox: outbox, Engine: engine}, nil
+		Policies: pols, Lockout: guard, Audit: trail, MFA: second, Outbox: outbox,
+		AccessKeys: akeys, keySource: keySource, Engine: engine}, nil
+}
+
+// newAccessKeys loads the key that seals secret access keys (see
+// accesskeys.LoadKey for where it comes from) and builds the service.
+func newAccessKeys(cfg config.Config, db *store.DB, log *slog.Logger) (*accesskeys.Service, accesskeys.KeySource, error) {
+	key, src, err := accesskeys.LoadKey(cfg.SecretKey, cfg.Database)
+	if err != nil {
+		return nil, src, fmt.Errorf("access keys: %w", err)
+	}
+	switch {
+	case key == nil:
+		log.Warn("access keys disabled: no --secret-key (LATCHKEY_SECRET_KEY) is set; creating access keys answers 501 and signed requests are refused")
+	case src.LoosePerms:
+		log.Warn("the secret key file is readable by other users; chmod 600 it", "path", src.Path)
+	case src.Ephemeral:
+		log.Info("access keys are sealed with a key kept in memory only (in-memory database)")
+	}
+	s, err := accesskeys.New(db, key, log)
+	if err != nil {
+		return nil, src, fmt.Errorf("access keys: %w", err)
+	}
+	return s, src, nil
 }
 
 // Start runs the background loops (revocation sync) until Close.
@@ -197,6 +233,14 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 			// Printed once, to stdout only (never to the log): the operator needs it.
 			fmt.Fprintf(out, "Bootstrap: admin password (shown only now): %s\n", res.GeneratedPassword)
 		}
+	}
+	if ks := a.keySource; ks.Generated {
+		// Printed once, to stdout only (never to the log), as the bootstrap
+		// password is: without this key the stored access keys are useless.
+		fmt.Fprintf(out, "WARNING: generated the secret key that encrypts access keys at rest and stored it in %s (mode 0600).\n", ks.Path)
+		fmt.Fprintf(out, "WARNING: back it up and keep it apart from database backups; set it as --secret-key / LATCHKEY_SECRET_KEY to move the database. Without it every stored access key is lost.\n")
+		fmt.Fprintf(out, "Secret key (shown only now): %s\n", ks.Encoded)
+		a.keySource.Generated, a.keySource.Encoded = false, ""
 	}
 	// The CIAM OAuth client of the bootstrap domain (DESIGN.md §5): created on
 	// the first start, or when a configured client id does not exist yet;

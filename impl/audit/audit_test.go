@@ -8,12 +8,14 @@ import (
 
 	"github.com/latchkey/latchkey/impl/authn"
 	"github.com/latchkey/latchkey/impl/fault"
+	"github.com/latchkey/latchkey/impl/store/storetest"
+	"github.com/latchkey/latchkey/impl/testclock"
 )
 
 func TestRecordFillsActorAndSource(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
-		clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 123456789, time.UTC)}
-		l := New(env.open(t), quietLog(), WithClock(clk.Now))
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		clk := testclock.New(time.Date(2026, 11, 22, 12, 0, 0, 123456789, time.UTC))
+		l := New(env.Open(t), quietLog(), WithClock(clk.Now))
 		dom, user, admin := randHex(16), randHex(16), randHex(16)
 		ctx := authn.WithClientIP(authn.WithPrincipal(context.Background(),
 			&authn.Principal{Kind: authn.KindUserToken, UserID: admin, DomainID: dom}), "203.0.113.7")
@@ -53,10 +55,10 @@ func TestRecordFillsActorAndSource(t *testing.T) {
 }
 
 func TestListFiltersAndPages(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		base := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-		clk := &clock{t: base}
-		l := New(env.open(t), quietLog(), WithClock(clk.Now))
+		clk := testclock.New(base)
+		l := New(env.Open(t), quietLog(), WithClock(clk.Now))
 		ctx := context.Background()
 		dom, other := randHex(16), randHex(16)
 		alice, bob := randHex(16), randHex(16)

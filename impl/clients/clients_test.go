@@ -2,12 +2,7 @@ package clients
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,72 +11,13 @@ import (
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 // fastParams keep argon2 cheap in tests.
 var fastParams = passwords.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// eachDB runs f against a fresh, migrated SQLite database and, when
-// LATCHKEY_TEST_POSTGRES_DSN is set, a fresh PostgreSQL schema.
-func eachDB(t *testing.T, f func(t *testing.T, db *store.DB)) {
-	t.Run("sqlite", func(t *testing.T) {
-		f(t, openMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "t.db")))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("LATCHKEY_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			t.Skip("LATCHKEY_TEST_POSTGRES_DSN not set")
-		}
-		f(t, openMigrated(t, postgresSchema(t, dsn)))
-	})
-}
-
-// postgresSchema creates a schema of its own for the test (dropped after)
-// and returns a DSN that uses it.
-func postgresSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := store.Open(ctx, dsn, quietLog())
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	schema := "lk_" + hex.EncodeToString(b[:])
-	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		_ = admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse dsn: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func openMigrated(t *testing.T, dsn string) *store.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn, quietLog())
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return db
-}
 
 // revoker records RevokeClient calls (token revocation is another package).
 type revoker struct {
@@ -130,7 +66,8 @@ func wantReason(t *testing.T, err error, want fault.Reason) {
 }
 
 func TestCreateAndAuthenticate(t *testing.T) {
-	eachDB(t, func(t *testing.T, db *store.DB) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		db := env.Open(t)
 		f := newFixture(t, db)
 		tests := []struct {
 			name string
@@ -201,8 +138,8 @@ func TestCreateAndAuthenticate(t *testing.T) {
 }
 
 func TestCreateRejects(t *testing.T) {
-	eachDB(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env.Open(t))
 		if _, _, err := f.svc.Create(f.ctx, f.dom, Input{ID: "taken"}); err != nil {
 			t.Fatal(err)
 		}
@@ -244,8 +181,8 @@ func TestCreateRejects(t *testing.T) {
 }
 
 func TestListGetDelete(t *testing.T) {
-	eachDB(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env.Open(t))
 		a, _, _ := f.svc.Create(f.ctx, f.dom, Input{Name: "a"})
 		b, bSecret, _ := f.svc.Create(f.ctx, f.dom, Input{Name: "b"})
 		other, _, _ := f.svc.Create(f.ctx, f.dom2, Input{Name: "other"})
@@ -294,8 +231,8 @@ func TestListGetDelete(t *testing.T) {
 }
 
 func TestBootstrap(t *testing.T) {
-	eachDB(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env.Open(t))
 
 		// Nothing configured and not the first start: nothing to do.
 		res, err := f.svc.Bootstrap(f.ctx, f.dom, "", "", false)
@@ -349,8 +286,8 @@ func TestBootstrap(t *testing.T) {
 
 // Several instances starting at once create the configured client once.
 func TestBootstrapConcurrent(t *testing.T) {
-	eachDB(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env.Open(t))
 		var wg sync.WaitGroup
 		created := make(chan bool, 4)
 		for range 4 {

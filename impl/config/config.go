@@ -57,6 +57,12 @@ type Config struct {
 	DevOutbox string
 	// MFACodeTTL is how long an SMS/e-mail login code is valid.
 	MFACodeTTL time.Duration
+
+	// SecretKey (32 bytes, hex or base64) seals the secret access keys at
+	// rest. Empty: a SQLite database keeps a generated one in
+	// latchkey.secret next to it; on PostgreSQL access keys are disabled
+	// (package accesskeys, LoadKey). Never logged.
+	SecretKey string
 }
 
 // DevOutboxEnabled reports whether the development outbox is in use: codes
@@ -145,6 +151,7 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 	str(&c.SMSWebhookSecret, "sms-webhook-secret", "HMAC-SHA256 key of the X-Latchkey-Signature header (required with --sms-webhook-url)")
 	str(&c.DevOutbox, "dev-outbox", "development outbox for login codes: auto (on when no SMTP and no SMS webhook is set), on or off; admins read it, codes included, at GET /v3.0/OS-MFA/outbox")
 	dur(&c.MFACodeTTL, "mfa-code-ttl", "validity of SMS/e-mail login codes")
+	str(&c.SecretKey, "secret-key", "32-byte key (64 hex digits or base64) that encrypts secret access keys at rest; default: generated into latchkey.secret next to a SQLite database (required for access keys on PostgreSQL)")
 
 	// Environment first, so that flags given on the command line win.
 	var envErr error

@@ -46,6 +46,7 @@ import (
 
 	"github.com/latchkey/latchkey/impl/accounts"
 	"github.com/latchkey/latchkey/impl/fault"
+	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
 )
@@ -57,10 +58,19 @@ type Service struct {
 	hasher   *passwords.Hasher
 	log      *slog.Logger
 	clock    func() time.Time
+	guard    *lockout.Guard // nil: checks are not counted
 }
 
 // Option configures a Service.
 type Option func(*Service)
+
+// WithLockout counts failed checks toward the login policy: HTTPS Git
+// validation on its own counter (lockout.KindHTTPS), so a Git password
+// guesser cannot lock out the console, and the account-password
+// re-authentication of SetPassword on the account's (lockout.KindPassword).
+func WithLockout(g *lockout.Guard) Option {
+	return func(s *Service) { s.guard = g }
+}
 
 // WithClock sets the time source (tests).
 func WithClock(now func() time.Time) Option {
@@ -147,10 +157,10 @@ func (s *Service) SetPassword(ctx context.Context, domainID, userID, accountPass
 	if err != nil {
 		return err
 	}
-	if _, err := s.accounts.VerifyPassword(ctx, u.ID, accountPassword); err != nil {
-		if fault.Is(err, fault.WrongPassword) {
-			return wrongPassword()
-		}
+	if err := s.verify(ctx, u, lockout.KindPassword, func(ctx context.Context) (bool, error) {
+		_, err := s.accounts.VerifyPassword(ctx, u.ID, accountPassword)
+		return matched(err)
+	}); err != nil {
 		return err
 	}
 	if err := passwords.HTTPSPolicy().Check(ctx, s.hasher, newPassword, passwords.Subject{UserName: u.Name}, passwords.CheckOptions{}); err != nil {
@@ -216,11 +226,12 @@ func (s *Service) validateAccount(ctx context.Context, u *store.User, pwd string
 	if n := utf8.RuneCountInString(pwd); n < 8 || n > passwords.MaxPasswordLength {
 		return badFormat()
 	}
-	cur, err := s.accounts.VerifyPassword(ctx, u.ID, pwd)
-	if err != nil {
-		if fault.Is(err, fault.WrongPassword) {
-			return wrongPassword()
-		}
+	var cur *store.User
+	if err := s.verify(ctx, u, lockout.KindHTTPS, func(ctx context.Context) (bool, error) {
+		c, err := s.accounts.VerifyPassword(ctx, u.ID, pwd)
+		cur = c
+		return matched(err)
+	}); err != nil {
 		return err
 	}
 	// Checked after the hash, so these states cost the same time as a
@@ -239,21 +250,25 @@ func (s *Service) validateHTTPS(ctx context.Context, u *store.User, c *store.HTT
 		}
 		return err
 	}
-	if c.PasswordHash == "" {
-		if err := s.hasher.DummyVerify(ctx, pwd); err != nil {
-			return err
+	var rehash bool
+	if err := s.verify(ctx, u, lockout.KindHTTPS, func(ctx context.Context) (bool, error) {
+		if c.PasswordHash == "" {
+			return false, s.hasher.DummyVerify(ctx, pwd)
 		}
-		return wrongPassword()
-	}
-	ok, rehash, err := s.hasher.Verify(ctx, pwd, c.PasswordHash)
-	if err != nil {
-		if fault.As(err) != nil { // overloaded
-			return err
+		ok, again, err := s.hasher.Verify(ctx, pwd, c.PasswordHash)
+		if err != nil {
+			if fault.As(err) != nil { // overloaded
+				return false, err
+			}
+			s.log.ErrorContext(ctx, "stored HTTPS password hash unusable", "user_id", u.ID, "err", err)
+			return false, fmt.Errorf("verify HTTPS password of user %s: %w", u.ID, err)
 		}
-		s.log.ErrorContext(ctx, "stored HTTPS password hash unusable", "user_id", u.ID, "err", err)
-		return fmt.Errorf("verify HTTPS password of user %s: %w", u.ID, err)
+		rehash = again
+		return ok, nil
+	}); err != nil {
+		return err
 	}
-	if !ok || !u.Enabled {
+	if !u.Enabled {
 		return wrongPassword()
 	}
 	if rehash {
@@ -276,4 +291,26 @@ func (s *Service) rehash(ctx context.Context, c *store.HTTPSCredential, pwd stri
 	if err != nil {
 		s.log.WarnContext(ctx, "store rehashed HTTPS password failed", "user_id", c.UserID, "err", err)
 	}
+}
+
+// verify runs check under the lockout guard: a locked credential answers
+// fault.Locked without hashing; a mismatch is counted and answered as the
+// seed's "Invalid password.".
+func (s *Service) verify(ctx context.Context, u *store.User, kind lockout.Kind, check func(context.Context) (bool, error)) error {
+	out, err := s.guard.Verify(ctx, u.DomainID, u.ID, kind, check)
+	if err != nil {
+		return err
+	}
+	if !out.OK {
+		return wrongPassword()
+	}
+	return nil
+}
+
+// matched turns an account-password check into the guard's (matched, err).
+func matched(err error) (bool, error) {
+	if fault.Is(err, fault.WrongPassword) {
+		return false, nil
+	}
+	return err == nil, err
 }

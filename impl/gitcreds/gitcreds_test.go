@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 const (
@@ -24,8 +25,8 @@ const (
 )
 
 func TestHttpsSetting(t *testing.T) {
-	eachDB(t, func(t *testing.T, open func(t *testing.T) *store.DB) {
-		f := newFixture(t, open)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env)
 		u := f.mkUser(t, "alice", acctPw)
 
 		got, err := f.svc.Setting(f.ctx, u.ID)
@@ -74,8 +75,8 @@ func TestHttpsSetting(t *testing.T) {
 }
 
 func TestHttpsSetSettingConcurrent(t *testing.T) {
-	eachDB(t, func(t *testing.T, open func(t *testing.T) *store.DB) {
-		f := newFixture(t, open)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env)
 		u := f.mkUser(t, "alice", acctPw)
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
@@ -99,8 +100,8 @@ func TestHttpsSetSettingConcurrent(t *testing.T) {
 }
 
 func TestHttpsSetPassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, open func(t *testing.T) *store.DB) {
-		f := newFixture(t, open)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env)
 		u := f.mkUser(t, devName, acctPw)
 
 		cases := []struct {
@@ -167,8 +168,8 @@ func TestHttpsSetPassword(t *testing.T) {
 }
 
 func TestHttpsValidate(t *testing.T) {
-	eachDB(t, func(t *testing.T, open func(t *testing.T) *store.DB) {
-		f := newFixture(t, open)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env)
 		acct := f.mkUser(t, devName, acctPw)      // mode true
 		weak := f.mkUser(t, "wendy", twoTypes)    // mode true, account password of 2 types
 		sep := f.mkUser(t, "sepp", acctPw)        // mode false with an HTTPS password
@@ -226,10 +227,10 @@ func TestHttpsValidate(t *testing.T) {
 }
 
 func TestHttpsValidateAccountStates(t *testing.T) {
-	eachDB(t, func(t *testing.T, open func(t *testing.T) *store.DB) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		pol := passwords.DefaultPolicy()
 		pol.ValidityPeriod = 30 * 24 * time.Hour
-		f := newFixture(t, open, accounts.WithPolicySource(func(context.Context, string) (passwords.Policy, error) { return pol, nil }))
+		f := newFixture(t, env, accounts.WithPolicySource(func(context.Context, string) (passwords.Policy, error) { return pol, nil }))
 
 		// pwd_status true: the account password does not work for HTTPS Git.
 		name, pw, yes := "mona", acctPw, true
@@ -266,8 +267,8 @@ func TestHttpsValidateAccountStates(t *testing.T) {
 }
 
 func TestHttpsAdminReset(t *testing.T) {
-	eachDB(t, func(t *testing.T, open func(t *testing.T) *store.DB) {
-		f := newFixture(t, open)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env)
 		// withHTTPS creates a user in mode false with an HTTPS password.
 		withHTTPS := func(t *testing.T, name string) *store.User {
 			t.Helper()
@@ -341,8 +342,8 @@ func TestHttpsAdminReset(t *testing.T) {
 }
 
 func TestHttpsRehash(t *testing.T) {
-	eachDB(t, func(t *testing.T, open func(t *testing.T) *store.DB) {
-		f := newFixture(t, open)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env)
 		u := f.mkUser(t, "alice", acctPw)
 		wantReason(t, f.svc.SetPassword(f.ctx, f.dom.ID, u.ID, acctPw, httpsPw), "")
 		wantReason(t, f.svc.SetSetting(f.ctx, f.dom.ID, u.ID, false), "")

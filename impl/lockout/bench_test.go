@@ -2,6 +2,8 @@ package lockout
 
 import (
 	"testing"
+
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 // BenchmarkLockout measures the lockout's cost on one hot account against
@@ -15,8 +17,8 @@ import (
 //	go test -run '^$' -bench Lockout ./impl/lockout
 //	LATCHKEY_TEST_POSTGRES_DSN=... go test -run '^$' -bench Lockout ./impl/lockout
 func BenchmarkLockout(b *testing.B) {
-	for _, env := range databases() {
-		b.Run(env.name, func(b *testing.B) {
+	for _, env := range storetest.Databases(b) {
+		b.Run(env.Name, func(b *testing.B) {
 			f := newFixture(b, env, 10)
 			user := randHex(16)
 			tk, err := f.g.Begin(f.ctx, f.dom, user, KindPassword)

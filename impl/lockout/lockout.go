@@ -8,13 +8,16 @@
 // and credential kind, so they hold across instances. Each change is one
 // atomic statement:
 //
-//   - Begin reserves an attempt with a single INSERT ... ON CONFLICT DO
-//     UPDATE ... WHERE ... RETURNING: it succeeds only while the credential
-//     is not locked and fewer than login_failed_times attempts are counted
-//     in the window. Attempts count from Begin, not from the failure, so 50
-//     concurrent wrong guesses from any number of instances start at most
-//     login_failed_times verifications: the rest are refused before hashing.
-//     (PostgreSQL runs the upsert atomically under the row lock; SQLite runs
+//   - Begin reserves an attempt with a single conditional UPDATE (the row is
+//     created on a credential's first verification by INSERT ... ON
+//     CONFLICT DO NOTHING): it succeeds only while the credential is not
+//     locked and fewer than login_failed_times attempts are counted in the
+//     window; the limit and the window are read from the domain's login
+//     policy inside the same statement. Attempts count from Begin, not from
+//     the failure, so 50 concurrent wrong guesses from any number of
+//     instances start at most login_failed_times verifications: the rest are
+//     refused before hashing. (PostgreSQL runs the UPDATE under the row
+//     lock, re-checking the condition on the latest row version; SQLite runs
 //     a writing statement under the database write lock.)
 //   - Failure counts the failure and, at the limit, sets the lock in the same
 //     statement. Success resets the counters (not a lock already set).
@@ -86,7 +89,10 @@ func WithAudit(a Auditor) Option { return func(g *Guard) { g.audit = a } }
 // WithClock sets the time source.
 func WithClock(now func() time.Time) Option { return func(g *Guard) { g.clock.Store(&now) } }
 
-// New returns a Guard over db that reads limits from pol.
+// New returns a Guard over db. Begin reads the limit and the window from the
+// login_policies table of package policies inside its UPDATE (one round trip
+// on the hot path); the rarer paths (a credential's first verification, a
+// failure) read pol, which must be that same store (policies.Service).
 func New(db *store.DB, pol Policies, log *slog.Logger, opts ...Option) *Guard {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -12,6 +12,8 @@ import (
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/policies"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
+	"github.com/latchkey/latchkey/impl/testclock"
 )
 
 type events struct {
@@ -44,15 +46,15 @@ type fixture struct {
 	db    *store.DB
 	pol   *policies.Service
 	g     *Guard
-	clock *clock
+	clock *testclock.Clock
 	rec   *events
 	dom   string
 	ctx   context.Context
 }
 
-func newFixture(t testing.TB, env dbEnv, limit int) *fixture {
+func newFixture(t testing.TB, env storetest.DB, limit int) *fixture {
 	t.Helper()
-	f := &fixture{db: env.open(t), clock: &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)},
+	f := &fixture{db: env.Open(t), clock: testclock.New(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)),
 		rec: &events{}, dom: randHex(16), ctx: context.Background()}
 	f.pol = policies.New(f.db, quietLog())
 	if _, err := f.pol.UpdateLogin(f.ctx, f.dom, policies.LoginChange{LoginFailedTimes: &limit, LockoutDuration: ptr(20)}); err != nil {
@@ -84,7 +86,7 @@ func wantLocked(t *testing.T, err error, minWait time.Duration) {
 }
 
 func TestLockAfterLimitAndUnlockByTime(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env, 3)
 		user := randHex(16)
 		for i, wantRemaining := range []int{2, 1} {
@@ -127,7 +129,7 @@ func TestLockAfterLimitAndUnlockByTime(t *testing.T) {
 }
 
 func TestSuccessResetsAndWindowExpires(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env, 3)
 		user := randHex(16)
 		for range 2 {
@@ -155,7 +157,7 @@ func TestSuccessResetsAndWindowExpires(t *testing.T) {
 }
 
 func TestKindsAreSeparate(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env, 3)
 		user, other := randHex(16), randHex(16)
 		for range 3 {
@@ -175,7 +177,7 @@ func TestKindsAreSeparate(t *testing.T) {
 }
 
 func TestAbandonGivesTheAttemptBack(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env, 3)
 		user := randHex(16)
 		overloaded := errors.New("hashing overloaded")
@@ -194,7 +196,7 @@ func TestAbandonGivesTheAttemptBack(t *testing.T) {
 // Attempts whose outcome is never recorded (an instance died mid-hash) stay
 // counted until the window ends: they fail safe.
 func TestUnfinishedAttemptsFailSafe(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env, 3)
 		user := randHex(16)
 		for range 3 {
@@ -219,7 +221,7 @@ func TestUnfinishedAttemptsFailSafe(t *testing.T) {
 
 // A failure is counted even when the client has gone away.
 func TestFailureCountsAfterCancel(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env, 3)
 		user := randHex(16)
 		ctx, cancel := context.WithCancel(f.ctx)
@@ -241,10 +243,10 @@ func TestFailureCountsAfterCancel(t *testing.T) {
 // (two Guards on two connection pools of one database) verify at most
 // login_failed_times passwords; every other guess is refused before hashing.
 func TestConcurrentGuessesAcrossInstances(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		const limit, guesses = 5, 50
 		f := newFixture(t, env, limit)
-		second := New(env.open(t), policies.New(env.open(t), quietLog()), quietLog(), WithClock(f.clock.Now))
+		second := New(env.Open(t), policies.New(env.Open(t), quietLog()), quietLog(), WithClock(f.clock.Now))
 		guards := []*Guard{f.g, second}
 		user := randHex(16)
 
@@ -303,7 +305,7 @@ func TestNilGuard(t *testing.T) {
 // A login policy change applies to the next attempt; a lock already set
 // keeps its end.
 func TestPolicyChangeApplies(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env, 5)
 		user, other := randHex(16), randHex(16)
 		for range 3 {

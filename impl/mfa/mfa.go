@@ -53,6 +53,8 @@ type Outbox interface {
 	Enqueue(tx *gorm.DB, m notify.Message) (*store.OutboxMessage, error)
 	// Kick wakes the local delivery worker after a commit.
 	Kick()
+	// CanSend reports whether a notifier serves a channel.
+	CanSend(channel string) bool
 }
 
 // Config are the limits of the SMS/e-mail one-time codes.

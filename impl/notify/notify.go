@@ -145,7 +145,7 @@ type Outbox struct {
 	routes    map[string]string   // channel -> notifier name
 	kick      chan struct{}
 	clock     atomic.Pointer[func() time.Time]
-	lastPrune time.Time
+	lastPrune atomic.Int64 // Unix µs of the last prune (RunOnce may run concurrently)
 }
 
 // Option configures an Outbox.

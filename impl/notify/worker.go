@@ -49,8 +49,7 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 		Updates(map[string]any{"status": StatusExpired, "body": "", "code": ""}).Error; err != nil {
 		return 0, fmt.Errorf("notify: expire messages: %w", err)
 	}
-	if now.Sub(o.lastPrune) > time.Minute {
-		o.lastPrune = now
+	if last := o.lastPrune.Load(); now.UnixMicro()-last > int64(time.Minute/time.Microsecond) && o.lastPrune.CompareAndSwap(last, now.UnixMicro()) {
 		if err := db.Where("status <> ? AND created_at < ?", StatusPending, now.Add(-o.cfg.Retention).UnixMicro()).
 			Delete(&store.OutboxMessage{}).Error; err != nil {
 			return 0, fmt.Errorf("notify: prune messages: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 type events struct {
@@ -48,10 +49,10 @@ func wantInvalid(t *testing.T, err error, key, value string) {
 }
 
 func TestPasswordPolicyDefaultsAndPartialUpdate(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
 		rec := &events{}
-		s := New(env.open(t), quietLog(), WithAudit(rec))
+		s := New(env.Open(t), quietLog(), WithAudit(rec))
 		dom, other := randHex(16), randHex(16)
 
 		got, err := s.Password(ctx, dom)
@@ -107,9 +108,9 @@ func TestPasswordPolicyDefaultsAndPartialUpdate(t *testing.T) {
 }
 
 func TestPasswordPolicyRanges(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
-		s := New(env.open(t), quietLog())
+		s := New(env.Open(t), quietLog())
 		dom := randHex(16)
 		cases := []struct {
 			key    string
@@ -152,9 +153,9 @@ func TestPasswordPolicyRanges(t *testing.T) {
 }
 
 func TestPasswordValidityMovesExpiry(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
-		db := env.open(t)
+		db := env.Open(t)
 		s := New(db, quietLog())
 		dom, other := randHex(16), randHex(16)
 		changed := time.Date(2026, 1, 10, 8, 30, 15, 123456000, time.UTC)
@@ -202,9 +203,9 @@ func TestPasswordValidityMovesExpiry(t *testing.T) {
 // Two instances update different fields of one policy at once: neither
 // update is lost.
 func TestConcurrentPartialUpdates(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
-		a, b := New(env.open(t), quietLog()), New(env.open(t), quietLog())
+		a, b := New(env.Open(t), quietLog()), New(env.Open(t), quietLog())
 		dom := randHex(16)
 		var wg sync.WaitGroup
 		errs := make(chan error, 2)
@@ -237,10 +238,10 @@ func TestConcurrentPartialUpdates(t *testing.T) {
 }
 
 func TestLoginPolicy(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
 		rec := &events{}
-		s := New(env.open(t), quietLog(), WithAudit(rec))
+		s := New(env.Open(t), quietLog(), WithAudit(rec))
 		dom := randHex(16)
 		got, err := s.Login(ctx, dom)
 		if err != nil {

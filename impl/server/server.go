@@ -29,6 +29,9 @@ import (
 const (
 	SchemeXAuthToken = "XAuthToken"
 	SchemeCiamOAuth  = "CiamOAuth"
+	// SchemeSdkHmacSha256 is a request signed with an access key
+	// (Authorization: SDK-HMAC-SHA256 ...); its signature covers the body.
+	SchemeSdkHmacSha256 = "SdkHmacSha256"
 )
 
 // DefaultMaxBodyBytes is the vendor's request body limit (32 KiB).
@@ -41,7 +44,9 @@ type Authenticator interface {
 	// (Unauthenticated when absent, TokenExpired, TokenInvalid). Any other
 	// error is answered as internal (or 503 for a fault.Overloaded).
 	// Authentication runs before the body is read: r.Body is http.NoBody, and
-	// r must not be kept after the call.
+	// r must not be kept after the call. For a request whose Authorization
+	// starts with SDK-HMAC-SHA256 the server has read the exact body bytes
+	// first (SignedPayload(ctx) gives them).
 	Authenticate(ctx context.Context, scheme string, r *http.Request) (*authn.Principal, error)
 }
 

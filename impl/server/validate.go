@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -132,8 +133,22 @@ func (s *server) validate(c *gin.Context) {
 		st.secReq.Body = http.NoBody
 		st.secIn = st.in
 		st.secIn.Request = &st.secReq
-		if err := openapi3filter.ValidateSecurityRequirements(ctx, &st.secIn, rt.security); err != nil {
-			envelope.Write(c, securityFault(err))
+		secCtx := ctx
+		signed := strings.HasPrefix(c.Request.Header.Get("Authorization"), signedPrefix)
+		if signed {
+			// A signature covers the exact body bytes: read them once (bounded
+			// by bodyLimit) for the authenticator, and put them back for
+			// validation and the handler.
+			body, err := s.readBody(c.Request)
+			if err != nil {
+				envelope.Write(c, err)
+				s.pool.put(st)
+				return
+			}
+			secCtx = context.WithValue(ctx, payloadKey{}, body)
+		}
+		if err := openapi3filter.ValidateSecurityRequirements(secCtx, &st.secIn, rt.security); err != nil {
+			envelope.Write(c, securityFault(err, signed))
 			s.pool.put(st)
 			return
 		}
@@ -249,12 +264,70 @@ func restrictedFault() *fault.Error {
 }
 
 // securityFault maps a failed security check: the authenticator's fault
-// (see authFault), or internal for anything unexpected.
-func securityFault(err error) error {
+// (see authFault), or internal for anything unexpected. For a signed request
+// the signature's own refusal says more than "no token" of the others.
+func securityFault(err error, signed bool) error {
 	if sre, ok := err.(*openapi3filter.SecurityRequirementsError); ok { //nolint:errorlint // kin-openapi returns it unwrapped
+		if signed {
+			if f := signatureFault(sre); f != nil {
+				return f
+			}
+		}
 		return authFault(sre)
 	}
 	return fault.Wrap(fault.Internal, err, "security validation")
+}
+
+// signedPrefix starts the Authorization header of a signed request.
+const signedPrefix = "SDK-HMAC-SHA256 "
+
+// payloadKey carries the body bytes of a signed request to the
+// authenticator (SignedPayload).
+type payloadKey struct{}
+
+// SignedPayload returns the exact body of a request signed with
+// SDK-HMAC-SHA256, as read before authentication (empty for no body); ok is
+// false outside the authentication of a signed request.
+func SignedPayload(ctx context.Context) (body []byte, ok bool) {
+	body, ok = ctx.Value(payloadKey{}).([]byte)
+	return body, ok
+}
+
+// readBody reads r's body whole and puts an equal one back.
+func (s *server) readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return []byte{}, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, s.tooLarge()
+		}
+		return nil, fault.Wrap(fault.BodyInvalid, err, "Request body is invalid: it could not be read.")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return b, nil
+}
+
+// signatureFault returns the refusal of the signature scheme's requirement,
+// unless it is a service failure (authFault ranks those first).
+func signatureFault(sre *openapi3filter.SecurityRequirementsError) *fault.Error {
+	for i, req := range sre.SecurityRequirements {
+		if _, ok := req[SchemeSdkHmacSha256]; !ok || i >= len(sre.Errors) {
+			continue
+		}
+		f := fault.As(sre.Errors[i])
+		if f == nil {
+			return nil
+		}
+		switch f.Reason {
+		case fault.Internal, fault.Overloaded, fault.RateLimited:
+			return nil
+		}
+		return f
+	}
+	return nil
 }
 
 // requestFault maps a request validation failure, by error type, to the
@@ -428,21 +501,30 @@ func isIndex(s string) bool {
 }
 
 // secretWords mark fields whose values are never echoed.
-var secretWords = []string{"password", "pwd", "secret", "passcode", "token"}
+var secretWords = []string{"password", "pwd", "secret", "passcode", "token", "seed"}
 
 // shownValue renders an invalid value for a message: scalars (and arrays of
 // scalars) as they are, clipped; objects never (they may hold secrets);
-// anything under a secret-looking name as "(hidden)".
+// anything at or under a secret field as "(hidden)". A secret field is one
+// whose own name is a secret's (password, pwd, secret, passcode, token, or
+// ending in _password/_secret/_token): "password_policy" and
+// "minimum_password_length" are settings and are shown.
 func shownValue(path []string, v any) string {
 	for _, p := range path {
-		lp := strings.ToLower(p)
-		for _, w := range secretWords {
-			if strings.Contains(lp, w) {
-				return "(hidden)"
-			}
+		if secretField(strings.ToLower(p)) {
+			return "(hidden)"
 		}
 	}
 	return clip(scalarText(v), 64)
+}
+
+func secretField(name string) bool {
+	for _, w := range secretWords {
+		if name == w || strings.HasSuffix(name, "_"+w) {
+			return true
+		}
+	}
+	return false
 }
 
 func scalarText(v any) string {

@@ -113,5 +113,6 @@ func All() []any {
 		&HTTPSCredential{}, &SigningKey{}, &Revocation{}, &OAuthClient{},
 		&PasswordPolicy{}, &LoginPolicy{}, &LockoutCounter{}, &AuditEvent{},
 		&MFADevice{}, &MFAUsedCode{}, &LoginCode{}, &OutboxMessage{},
+		&AccessKey{},
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 func clientClaims(id string) Claims {
@@ -15,10 +16,10 @@ func clientClaims(id string) Claims {
 }
 
 func TestRevokeClient(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
 		clk := newClock()
-		s := newService(t, db.open(t), Config{Now: clk.Now, ClientLifetime: time.Hour})
+		s := newService(t, db.Open(t), Config{Now: clk.Now, ClientLifetime: time.Hour})
 		const app = "my-app.7f3a" // configured ids need not be hex
 		old, c := mustIssue(t, s, clientClaims(app))
 		other, _ := mustIssue(t, s, clientClaims("0123456789abcdef0123456789abcdef"))
@@ -26,12 +27,12 @@ func TestRevokeClient(t *testing.T) {
 		u := userClaims()
 		u.UserID = app
 		user, _ := mustIssue(t, s, u)
-		clk.Add(time.Second)
+		clk.Advance(time.Second)
 
 		if err := s.RevokeClient(ctx, app, c.IssuedAt); err != nil {
 			t.Fatalf("RevokeClient: %v", err)
 		}
-		clk.Add(time.Microsecond)
+		clk.Advance(time.Microsecond)
 		fresh, _ := mustIssue(t, s, clientClaims(app))
 		check := func(t *testing.T, s *Service) {
 			wantReason(t, mustErr(s.Validate(ctx, old)), fault.TokenInvalid)
@@ -43,14 +44,14 @@ func TestRevokeClient(t *testing.T) {
 		}
 		t.Run("this instance", func(t *testing.T) { check(t, s) })
 		t.Run("after restart", func(t *testing.T) {
-			check(t, newService(t, db.open(t), Config{Now: clk.Now, ClientLifetime: time.Hour}))
+			check(t, newService(t, db.Open(t), Config{Now: clk.Now, ClientLifetime: time.Hour}))
 		})
 		if err := s.RevokeClient(ctx, "", time.Time{}); err == nil {
 			t.Error("RevokeClient with no client succeeded")
 		}
 
 		// The row lives as long as a client token can: ClientLifetime + grace.
-		conn := db.open(t)
+		conn := db.Open(t)
 		count := func() (n int64) {
 			conn.Model(&store.Revocation{}).Where("client_id = ?", app).Count(&n)
 			return n
@@ -58,11 +59,11 @@ func TestRevokeClient(t *testing.T) {
 		if n := count(); n != 1 {
 			t.Fatalf("%d client revocation rows, want 1", n)
 		}
-		clk.Add(time.Hour)
+		clk.Advance(time.Hour)
 		if err := s.prune(ctx); err != nil || count() != 1 || len(s.revs.clients) != 1 {
 			t.Fatalf("prune before expiry: %v, %d rows, %d clients", err, count(), len(s.revs.clients))
 		}
-		clk.Add(rowGrace + time.Second)
+		clk.Advance(rowGrace + time.Second)
 		if err := s.prune(ctx); err != nil || count() != 0 || len(s.revs.clients) != 0 {
 			t.Fatalf("prune after expiry: %v, %d rows, %d clients", err, count(), len(s.revs.clients))
 		}
@@ -70,10 +71,10 @@ func TestRevokeClient(t *testing.T) {
 }
 
 func TestClientRevocationReachesOtherInstances(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
-		a := newService(t, db.open(t), Config{})
-		b := newService(t, db.open(t), Config{})
+		a := newService(t, db.Open(t), Config{})
+		b := newService(t, db.Open(t), Config{})
 		runSync(t, b)
 		tok, _ := mustIssue(t, a, clientClaims("0123456789abcdef0123456789abcdef"))
 		if _, err := b.Validate(ctx, tok); err != nil {
@@ -89,9 +90,9 @@ func TestClientRevocationReachesOtherInstances(t *testing.T) {
 }
 
 func TestClientLifetimeBound(t *testing.T) {
-	db := newSQLite(t)
+	db := storetest.SQLite(t)
 	clk := newClock()
-	s := newService(t, db.open(t), Config{Now: clk.Now, ClientLifetime: time.Hour})
+	s := newService(t, db.Open(t), Config{Now: clk.Now, ClientLifetime: time.Hour})
 	c := clientClaims("app")
 	c.ExpiresAt = clk.Now().Add(3 * time.Hour)
 	tok, got := mustIssue(t, s, c)
@@ -99,9 +100,9 @@ func TestClientLifetimeBound(t *testing.T) {
 		t.Errorf("expires %v, want clamped to %v", got.ExpiresAt, want)
 	}
 	// A token issued under a longer ClientLifetime is not honoured past this one's.
-	long := newService(t, db.open(t), Config{Now: clk.Now, ClientLifetime: 3 * time.Hour})
+	long := newService(t, db.Open(t), Config{Now: clk.Now, ClientLifetime: 3 * time.Hour})
 	ltok, _ := mustIssue(t, long, c)
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	wantReason(t, mustErr(s.Validate(context.Background(), ltok)), fault.TokenExpired)
 	wantReason(t, mustErr(s.Validate(context.Background(), tok)), fault.TokenExpired)
 	if _, err := long.Validate(context.Background(), ltok); err != nil {

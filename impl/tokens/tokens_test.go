@@ -13,12 +13,13 @@ import (
 	"github.com/latchkey/latchkey/impl/authn"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 func TestIssueValidateRoundTrip(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		clk := newClock()
-		s := newService(t, db.open(t), Config{Now: clk.Now})
+		s := newService(t, db.Open(t), Config{Now: clk.Now})
 		mfa := clk.Now().Add(-time.Second)
 		tests := []struct {
 			name string
@@ -117,7 +118,7 @@ func TestIssueValidateRoundTrip(t *testing.T) {
 
 func TestIssueRejects(t *testing.T) {
 	clk := newClock()
-	s := newService(t, newSQLite(t).open(t), Config{Now: clk.Now})
+	s := newService(t, storetest.SQLite(t).Open(t), Config{Now: clk.Now})
 	tests := []struct {
 		name string
 		mod  func(c *Claims)
@@ -154,13 +155,13 @@ func wantReason(t *testing.T, err error, r fault.Reason) {
 }
 
 func TestValidateRejectsForgeries(t *testing.T) {
-	db := newSQLite(t)
-	s := newService(t, db.open(t), Config{})
+	db := storetest.SQLite(t)
+	s := newService(t, db.Open(t), Config{})
 	tok, _ := mustIssue(t, s, userClaims())
 	admin := userClaims()
 	admin.Roles = []authn.Role{authn.RoleOwner}
 	adminTok, _ := mustIssue(t, s, admin)
-	other := newService(t, newSQLite(t).open(t), Config{}) // another database, another key
+	other := newService(t, storetest.SQLite(t).Open(t), Config{}) // another database, another key
 	foreign, _ := mustIssue(t, other, admin)
 
 	dot := strings.LastIndexByte(tok, '.')
@@ -206,31 +207,31 @@ func TestValidateRejectsForgeries(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
-	db := newSQLite(t)
+	db := storetest.SQLite(t)
 	clk := newClock()
-	s := newService(t, db.open(t), Config{Now: clk.Now, Lifetime: time.Hour})
+	s := newService(t, db.Open(t), Config{Now: clk.Now, Lifetime: time.Hour})
 	tok, c := mustIssue(t, s, userClaims())
 	client := Claims{Kind: KindClient, ClientID: "app", DomainID: "d", ExpiresAt: clk.Now().Add(30 * time.Minute)}
 	ctok, _ := mustIssue(t, s, client)
 	ctx := context.Background()
 
-	clk.Add(c.ExpiresAt.Sub(clk.Now()) - time.Microsecond) // 1 µs before expiry
+	clk.Advance(c.ExpiresAt.Sub(clk.Now()) - time.Microsecond) // 1 µs before expiry
 	if _, err := s.Validate(ctx, tok); err != nil {
 		t.Fatalf("just before expiry: %v", err)
 	}
 	wantReason(t, mustErr(s.Validate(ctx, ctok)), fault.TokenExpired)
-	clk.Add(time.Microsecond) // exactly at expires_at
+	clk.Advance(time.Microsecond) // exactly at expires_at
 	wantReason(t, mustErr(s.Validate(ctx, tok)), fault.TokenExpired)
-	clk.Add(-2 * time.Hour) // a clock that went back: valid again, signature still good
+	clk.Advance(-2 * time.Hour) // a clock that went back: valid again, signature still good
 	if _, err := s.Validate(ctx, tok); err != nil {
 		t.Fatalf("clock back: %v", err)
 	}
 
 	// A user token is never honoured past the configured lifetime, even one
 	// issued under a longer lifetime (restart with a shorter setting).
-	long := newService(t, db.open(t), Config{Now: clk.Now, Lifetime: 10 * time.Hour})
+	long := newService(t, db.Open(t), Config{Now: clk.Now, Lifetime: 10 * time.Hour})
 	ltok, _ := mustIssue(t, long, userClaims())
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	if _, err := long.Validate(ctx, ltok); err != nil {
 		t.Fatalf("long-lived token on its own service: %v", err)
 	}
@@ -240,10 +241,10 @@ func TestExpiry(t *testing.T) {
 func mustErr(_ Claims, err error) error { return err }
 
 func TestRevoke(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
 		clk := newClock()
-		s := newService(t, db.open(t), Config{Now: clk.Now})
+		s := newService(t, db.Open(t), Config{Now: clk.Now})
 		a, ca := mustIssue(t, s, userClaims())
 		b, _ := mustIssue(t, s, userClaims())
 		if err := s.Revoke(ctx, ca); err != nil {
@@ -261,15 +262,15 @@ func TestRevoke(t *testing.T) {
 		}
 		// Revoking an expired token is a no-op, not an error.
 		var n int64
-		db.open(t).Model(&store.Revocation{}).Count(&n)
-		clk.Add(25 * time.Hour)
+		db.Open(t).Model(&store.Revocation{}).Count(&n)
+		clk.Advance(25 * time.Hour)
 		_, cx := mustIssue(t, s, userClaims())
 		cx.ExpiresAt = clk.Now().Add(-time.Second)
 		if err := s.Revoke(ctx, cx); err != nil {
 			t.Errorf("Revoke expired: %v", err)
 		}
 		var m int64
-		db.open(t).Model(&store.Revocation{}).Count(&m)
+		db.Open(t).Model(&store.Revocation{}).Count(&m)
 		if m != n {
 			t.Errorf("rows %d -> %d after revoking an expired token", n, m)
 		}
@@ -277,20 +278,20 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestRevokeUser(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
 		clk := newClock()
-		s := newService(t, db.open(t), Config{Now: clk.Now})
+		s := newService(t, db.Open(t), Config{Now: clk.Now})
 		bob := userClaims()
 		bob.UserID = "11111111111111111111111111111111"
 
 		old, _ := mustIssue(t, s, userClaims())
-		clk.Add(time.Second)
+		clk.Advance(time.Second)
 		atTok, cat := mustIssue(t, s, userClaims())
 		bobTok, _ := mustIssue(t, s, bob)
-		clk.Add(time.Microsecond)
+		clk.Advance(time.Microsecond)
 		after, _ := mustIssue(t, s, userClaims())
-		clk.Add(time.Second)
+		clk.Advance(time.Second)
 
 		// Cut-off with nanoseconds: floored to the token's microseconds.
 		if err := s.RevokeUser(ctx, userClaims().UserID, cat.IssuedAt.Add(999*time.Nanosecond)); err != nil {
@@ -327,7 +328,7 @@ func TestRevokeUser(t *testing.T) {
 		}
 		t.Run("after an older cut-off", func(t *testing.T) { check(t, s) })
 		t.Run("after restart", func(t *testing.T) {
-			check(t, newService(t, db.open(t), Config{Now: clk.Now}))
+			check(t, newService(t, db.Open(t), Config{Now: clk.Now}))
 		})
 		if err := s.RevokeUser(ctx, "", time.Time{}); err == nil {
 			t.Error("RevokeUser with no user succeeded")
@@ -341,10 +342,10 @@ func TestRevokeUser(t *testing.T) {
 }
 
 func TestInstancesShareKeyAndRevocations(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
-		a := newService(t, db.open(t), Config{})
-		b := newService(t, db.open(t), Config{})
+		a := newService(t, db.Open(t), Config{})
+		b := newService(t, db.Open(t), Config{})
 		runSync(t, a)
 		runSync(t, b)
 		if string(a.key) != string(b.key) {
@@ -396,15 +397,15 @@ func waitRevoked(t *testing.T, s *Service, tok string, start time.Time) {
 }
 
 func TestRestartSeesRevocations(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
-		s := newService(t, db.open(t), Config{})
+		s := newService(t, db.Open(t), Config{})
 		tok, c := mustIssue(t, s, userClaims())
 		keep, _ := mustIssue(t, s, userClaims())
 		if err := s.Revoke(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		r := newService(t, db.open(t), Config{}) // no Run: New alone loads them
+		r := newService(t, db.Open(t), Config{}) // no Run: New alone loads them
 		wantReason(t, mustErr(r.Validate(ctx, tok)), fault.TokenInvalid)
 		if _, err := r.Validate(ctx, keep); err != nil {
 			t.Errorf("unrevoked token after restart: %v", err)
@@ -413,11 +414,11 @@ func TestRestartSeesRevocations(t *testing.T) {
 }
 
 func TestConcurrentFirstStartSharesKey(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		const n = 8
 		dbs := make([]*store.DB, n)
 		for i := range dbs {
-			dbs[i] = db.open(t)
+			dbs[i] = db.Open(t)
 		}
 		keys := make([]string, n)
 		errs := make([]error, n)
@@ -453,10 +454,10 @@ func TestConcurrentFirstStartSharesKey(t *testing.T) {
 // picked up (the PostgreSQL sequence case), because sync re-reads from a
 // watermark taken `overlap` ago.
 func TestSyncReadsLateLowerIDs(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
-		conn := db.open(t)
-		s := newService(t, db.open(t), Config{})
+		conn := db.Open(t)
+		s := newService(t, db.Open(t), Config{})
 		w := newService(t, conn, Config{})
 		tokLow, cLow := mustIssue(t, w, userClaims())
 		tokHigh, cHigh := mustIssue(t, w, userClaims())
@@ -508,16 +509,16 @@ func TestWatermark(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testDB) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
 		clk := newClock()
-		conn := db.open(t)
+		conn := db.Open(t)
 		s := newService(t, conn, Config{Now: clk.Now, Lifetime: time.Hour})
 		_, c := mustIssue(t, s, userClaims())
 		if err := s.Revoke(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		clk.Add(30 * time.Minute)
+		clk.Advance(30 * time.Minute)
 		if err := s.RevokeUser(ctx, "22222222222222222222222222222222", clk.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -525,7 +526,7 @@ func TestPrune(t *testing.T) {
 		if err := s.prune(ctx); err != nil || count() != 2 {
 			t.Fatalf("prune before expiry: %v, %d rows", err, count())
 		}
-		clk.Add(time.Hour) // token row expired (1h + grace after issue), user row not
+		clk.Advance(time.Hour) // token row expired (1h + grace after issue), user row not
 		if err := s.prune(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -535,7 +536,7 @@ func TestPrune(t *testing.T) {
 		if len(s.revs.tokens) != 0 || len(s.revs.users) != 1 {
 			t.Errorf("set holds %d tokens, %d users; want 0, 1", len(s.revs.tokens), len(s.revs.users))
 		}
-		clk.Add(time.Hour)
+		clk.Advance(time.Hour)
 		if err := s.prune(ctx); err != nil || count() != 0 || len(s.revs.users) != 0 {
 			t.Errorf("final prune: %v, %d rows, %d users", err, count(), len(s.revs.users))
 		}
@@ -575,7 +576,7 @@ func TestPrincipal(t *testing.T) {
 }
 
 func TestTokenLength(t *testing.T) {
-	s := newService(t, newSQLite(t).open(t), Config{})
+	s := newService(t, storetest.SQLite(t).Open(t), Config{})
 	c := userClaims()
 	c.UserName = strings.Repeat("n", 64)
 	c.Methods = []string{"password", "totp"}
@@ -591,8 +592,8 @@ func TestTokenLength(t *testing.T) {
 }
 
 func FuzzValidate(f *testing.F) {
-	db := newSQLite(f)
-	s := newService(f, db.open(f), Config{})
+	db := storetest.SQLite(f)
+	s := newService(f, db.Open(f), Config{})
 	tok, _ := mustIssue(f, s, userClaims())
 	full := userClaims()
 	mfa := time.Now()
@@ -648,7 +649,7 @@ func signForTest(s *Service, payload []byte) string {
 }
 
 func BenchmarkValidate(b *testing.B) {
-	s := newService(b, newSQLite(b).open(b), Config{})
+	s := newService(b, storetest.SQLite(b).Open(b), Config{})
 	c := userClaims()
 	c.Roles = []authn.Role{authn.RoleOwner, authn.RoleSecuAdmin}
 	c.ScopeDomainID = c.DomainID
@@ -670,7 +671,7 @@ func BenchmarkValidate(b *testing.B) {
 }
 
 func BenchmarkValidateParallel(b *testing.B) {
-	s := newService(b, newSQLite(b).open(b), Config{})
+	s := newService(b, storetest.SQLite(b).Open(b), Config{})
 	tok, _ := mustIssue(b, s, userClaims())
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -684,7 +685,7 @@ func BenchmarkValidateParallel(b *testing.B) {
 }
 
 func BenchmarkIssue(b *testing.B) {
-	s := newService(b, newSQLite(b).open(b), Config{})
+	s := newService(b, storetest.SQLite(b).Open(b), Config{})
 	c := userClaims()
 	c.Roles = []authn.Role{authn.RoleOwner, authn.RoleSecuAdmin}
 	ctx := context.Background()
