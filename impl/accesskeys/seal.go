@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // KeySize is the size of the server secret key (AES-256).
@@ -105,7 +106,14 @@ func LoadKey(setting, dsn string) ([]byte, KeySource, error) {
 	enc := base64.StdEncoding.EncodeToString(k)
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		// Another instance on the same database won the race: use its key.
+		// Another instance on the same database won the race: use its key,
+		// once it has been written.
+		for range 40 {
+			if raw, err := os.ReadFile(file); err == nil && len(strings.TrimSpace(string(raw))) > 0 {
+				break
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
 		return LoadKey("", dsn)
 	}
 	if err != nil {
