@@ -267,7 +267,7 @@ func (s *Service) DeleteUser(ctx context.Context, domainID, userID string) error
 			return fault.New(fault.OwnerUndeletable, "The account administrator cannot be deleted.")
 		}
 		for _, m := range []any{&store.PasswordHistory{}, &store.LoginProtect{}, &store.HTTPSCredential{}, &store.LockoutCounter{},
-			&store.MFADevice{}, &store.MFAUsedCode{}, &store.LoginCode{}} {
+			&store.MFADevice{}, &store.MFAUsedCode{}, &store.LoginCode{}, &store.AccessKey{}} {
 			if err := tx.Where("user_id = ?", userID).Delete(m).Error; err != nil {
 				return fmt.Errorf("delete %T rows: %w", m, err)
 			}

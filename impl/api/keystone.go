@@ -386,7 +386,7 @@ func (h *Handlers) KeystoneUpdateUserPassword(ctx context.Context, req gen.Keyst
 		return nil, err
 	}
 	// Ownership before anything else: an unknown user_id is 403 too.
-	if p.UserID != req.UserId || p.Kind != authn.KindUserToken {
+	if p.UserID != req.UserId || !p.ActsAsUser() {
 		return nil, forbidden()
 	}
 	if req.Body == nil {

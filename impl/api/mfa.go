@@ -20,7 +20,7 @@ func self(ctx context.Context, userID string) (*authn.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.Kind != authn.KindUserToken || p.UserID != userID {
+	if !p.ActsAsUser() || p.UserID != userID {
 		return nil, forbidden()
 	}
 	return p, nil
@@ -85,7 +85,7 @@ func (h *Handlers) DeleteBindingDevice(ctx context.Context, req gen.DeleteBindin
 	if err != nil {
 		return nil, err
 	}
-	own := p.Kind == authn.KindUserToken && p.UserID == in.UserId
+	own := p.ActsAsUser() && p.UserID == in.UserId
 	if !own && !p.IsAdmin() {
 		return nil, forbidden()
 	}

@@ -58,6 +58,12 @@ func (p *Principal) IsAdmin() bool {
 	return false
 }
 
+// ActsAsUser reports whether a user is calling in person: with its token or
+// a request signed with its access key (not a CIAM client).
+func (p *Principal) ActsAsUser() bool {
+	return p != nil && (p.Kind == KindUserToken || p.Kind == KindAccessKey)
+}
+
 // CanManage reports whether the principal may act on user (userID, domainID):
 // itself, or any user of its domain when it is an admin.
 func (p *Principal) CanManage(userID, domainID string) bool {
