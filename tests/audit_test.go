@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +200,306 @@ func TestAuditTrail(t *testing.T) {
 	_, foreignTok := e.otherDomain("auditforeign")
 	if got, _ := auditList(t, e, foreignTok, nil); len(got) != 0 {
 		t.Errorf("another domain's admin sees %d events", len(got))
+	}
+}
+
+// auditAll reads every event of the caller's domain, page by page (limit
+// per page), newest first.
+func auditAll(t testing.TB, e *env, tok string, limit int) []auditEvent {
+	t.Helper()
+	var all []auditEvent
+	marker := ""
+	for range 1000 {
+		q := url.Values{"limit": {strconv.Itoa(limit)}}
+		if marker != "" {
+			q.Set("marker", marker)
+		}
+		page, next := auditList(t, e, tok, q)
+		all = append(all, page...)
+		if next == "" {
+			return all
+		}
+		marker = next
+	}
+	t.Fatal("paging does not end")
+	return nil
+}
+
+// auditOne returns the only event of typ whose target is target.
+func auditOne(t testing.TB, evs []auditEvent, typ, target string) auditEvent {
+	t.Helper()
+	var got []auditEvent
+	for _, ev := range auditOf(evs, typ) {
+		if ev.TargetID == target {
+			got = append(got, ev)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d %s events about %s, want 1: %+v", len(got), typ, target, got)
+	}
+	return got[0]
+}
+
+// Virtual MFA device and access key changes over HTTP, read back from the
+// trail: who acted on whom, in which domain, with what outcome and detail.
+func TestAuditMFAAndAccessKeys(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withSecretKey)
+	adm := e.adminToken()
+	const pw = "Quartz-Lagoon.47"
+	rememberSecret(pw)
+	alice := e.createUser(adm, "audit-alice", pw, nil)
+	bob := e.createUser(adm, "audit-bob", pw, nil)
+	aliceTok, bobTok := e.token("audit-alice", pw), e.token("audit-bob", pw)
+
+	// alice creates and binds a device, then unbinds it with a code.
+	aSerial, aSecret := e.mfaCreate(aliceTok, alice, "audit-alice-phone")
+	now := mfaSteadyStep()
+	mustStatus(t, e.do(req{Method: "PUT", Path: mfaBind, Token: aliceTok, Body: map[string]any{
+		"user_id": alice, "serial_number": aSerial,
+		"authentication_code_first":  mfaCode(t, aSecret, now.Add(-30*time.Second)),
+		"authentication_code_second": mfaCode(t, aSecret, now),
+	}}), http.StatusNoContent)
+	mustStatus(t, e.do(req{Method: "PUT", Path: mfaUnbind, Token: aliceTok, Body: map[string]any{
+		"user_id": alice, "serial_number": aSerial, "authentication_code": mfaCode(t, aSecret, now.Add(30*time.Second))}}),
+		http.StatusNoContent)
+	// bob binds one; the admin resets it (the recovery path).
+	bSerial, _ := e.mfaBindDevice(bobTok, bob, "audit-bob-phone")
+	mustStatus(t, e.do(req{Method: "PUT", Path: mfaUnbind, Token: adm, Body: map[string]any{
+		"user_id": bob, "serial_number": bSerial, "authentication_code": "000000"}}), http.StatusNoContent)
+	// The admin creates and deletes a device of its own.
+	admSerial, _ := e.mfaCreate(adm, e.AdminID, "audit-admin-phone")
+	mustStatus(t, e.do(req{Method: "DELETE", Path: mfaDevices + "?user_id=" + e.AdminID + "&serial_number=" + url.QueryEscape(admSerial),
+		Token: adm}), http.StatusNoContent)
+
+	// Access keys: alice creates hers, the admin creates bob's and
+	// deactivates alice's, alice deletes hers. A forged signature is refused
+	// and not recorded.
+	akA, _ := e.akCreate(aliceTok, alice)
+	akB, _ := e.akCreate(adm, bob)
+	mustStatus(t, e.do(req{Method: "PUT", Path: "/v3.0/OS-CREDENTIAL/credentials/" + akA, Token: adm,
+		Body: map[string]any{"credential": map[string]any{"status": "inactive"}}}), http.StatusOK)
+	mustStatus(t, e.signed(akSigned{Method: "GET", Path: "/v3/auth/domains"}, akB, strings.Repeat("x", 40)), http.StatusUnauthorized)
+	mustStatus(t, e.do(req{Method: "DELETE", Path: "/v3.0/OS-CREDENTIAL/credentials/" + akA, Token: aliceTok}), http.StatusNoContent)
+
+	all := auditAll(t, e, adm, 4)
+	want := map[string]int{"mfa_device.created": 3, "mfa_device.bound": 2, "mfa_device.unbound": 2, "mfa_device.deleted": 1,
+		"access_key.created": 2, "access_key.updated": 1, "access_key.deleted": 1}
+	n := 0
+	for typ, c := range want {
+		if got := len(auditOf(all, typ)); got != c {
+			t.Errorf("%s: %d events, want %d", typ, got, c)
+		}
+		n += c
+	}
+	if len(all) != n {
+		t.Errorf("%d events, want %d (nothing else, and no refused signature): %+v", len(all), n, all)
+	}
+	for _, ev := range all {
+		if ev.DomainID != e.DomainID || ev.ActorType != "user" || ev.Outcome != "success" || ev.SourceIP != "127.0.0.1" || len(ev.ID) != 32 {
+			t.Errorf("event %+v", ev)
+		}
+	}
+	check := func(ev auditEvent, actor string, detail map[string]string) {
+		t.Helper()
+		if ev.ActorID != actor || !maps.Equal(ev.Detail, detail) {
+			t.Errorf("%s about %s: actor %s, detail %v; want actor %s, detail %v", ev.Type, ev.TargetID, ev.ActorID, ev.Detail, actor, detail)
+		}
+	}
+	check(auditOne(t, all, "mfa_device.created", alice), alice, map[string]string{"serial_number": aSerial, "replaced": "false"})
+	check(auditOne(t, all, "mfa_device.bound", alice), alice, map[string]string{"serial_number": aSerial})
+	check(auditOne(t, all, "mfa_device.unbound", alice), alice, map[string]string{"serial_number": aSerial, "by_admin": "false"})
+	check(auditOne(t, all, "mfa_device.bound", bob), bob, map[string]string{"serial_number": bSerial})
+	// The MFA reset: the admin is the actor, bob the target.
+	check(auditOne(t, all, "mfa_device.unbound", bob), e.AdminID, map[string]string{"serial_number": bSerial, "by_admin": "true"})
+	check(auditOne(t, all, "mfa_device.created", e.AdminID), e.AdminID, map[string]string{"serial_number": admSerial, "replaced": "false"})
+	check(auditOne(t, all, "mfa_device.deleted", e.AdminID), e.AdminID, map[string]string{"serial_number": admSerial, "was_bound": "false"})
+	check(auditOne(t, all, "access_key.created", alice), alice, map[string]string{"access_key": akA, "status": "active"})
+	check(auditOne(t, all, "access_key.created", bob), e.AdminID, map[string]string{"access_key": akB, "status": "active"})
+	check(auditOne(t, all, "access_key.updated", alice), e.AdminID, map[string]string{"access_key": akA, "status": "active -> inactive"})
+	check(auditOne(t, all, "access_key.deleted", alice), alice, map[string]string{"access_key": akA, "status": "inactive"})
+
+	// The new types are filters, and a user's filter finds its MFA reset.
+	if got, _ := auditList(t, e, adm, url.Values{"type": {"mfa_device.unbound"}}); len(got) != 2 {
+		t.Errorf("type filter: %d events", len(got))
+	}
+	got, _ := auditList(t, e, adm, url.Values{"user_id": {bob}})
+	if len(got) != 4 || got[0].Type != "access_key.created" || got[1].Type != "mfa_device.unbound" {
+		t.Errorf("bob's events: %+v", got)
+	}
+}
+
+// containsToken reports whether a short secret (a 6-digit code) occurs in s
+// on its own, not inside a longer run of letters and digits (a random hex id
+// may hold any 6 digits by chance).
+func containsToken(s, tok string) bool {
+	alnum := func(b byte) bool {
+		return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(s[i:], tok)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(tok)
+		if (j == 0 || !alnum(s[j-1])) && (end == len(s) || !alnum(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+// Every secret-carrying operation of the suite, then the whole trail (every
+// page) and the server log: none of the secrets appears anywhere, not even
+// the wrong ones.
+func TestAuditNoSecrets(t *testing.T) {
+	t.Parallel()
+	e := ciamEnv(t, withSecretKey)
+	adm := e.adminToken()
+	type secret struct{ what, value string }
+	var secrets []secret
+	keep := func(what, v string) {
+		t.Helper()
+		if v == "" {
+			t.Fatalf("%s: empty", what)
+		}
+		secrets = append(secrets, secret{what, v})
+		if len(v) > 6 {
+			rememberSecret(v) // the harness checks the log at cleanup too
+		}
+	}
+	keep("admin password", adminPassword)
+	keep("admin token", adm)
+
+	// Keystone: a wrong original password, an own change, an admin reset.
+	const pw1, pw2, pw3, pwWrong = "Fjord-Maple.71a", "Gravel-Nest.82b", "Harbor-Pine.93c", "Jasper-Rook.15e"
+	for _, p := range []string{pw1, pw2, pw3, pwWrong} {
+		keep("password", p)
+	}
+	uid := e.createUser(adm, "quill", pw1, map[string]any{"areacode": "0086", "phone": "13900004321"})
+	tok := e.token("quill", pw1)
+	keep("user token", tok)
+	if r := polChange(e, tok, uid, pw2, pwWrong); r.Status == http.StatusNoContent {
+		t.Fatal("a wrong original password changed the password")
+	}
+	mustStatus(t, polChange(e, tok, uid, pw2, pw1), http.StatusNoContent)
+	mustStatus(t, e.do(req{Method: "PUT", Path: "/v3.0/OS-USER/users/" + uid, Token: adm,
+		Body: map[string]any{"user": map[string]any{"password": pw3, "pwd_status": false}}}), http.StatusOK)
+	tok = e.token("quill", pw3)
+	keep("user token", tok)
+
+	// HTTPS Git password: set, then checked right and wrong.
+	const httpsPw, httpsWrong = "Ht7-Clone-Key!z", "Wr0ng-Clone-Key!"
+	keep("HTTPS password", httpsPw)
+	keep("HTTPS password", httpsWrong)
+	rpText(t, e.rpSetPassword(tok, pw3, httpsPw), "success")
+	rpText(t, e.rpSetMode(tok, false), "success")
+	e.rpOutcome(t, adm, uid, httpsPw, rpPassed)
+	e.rpOutcome(t, adm, uid, httpsWrong, rpWrong)
+
+	// CIAM: client token, a user created with a password, a reset by the
+	// client, a verified change (a wrong old password first), a new client.
+	ctok := ciamBootToken(t, e)
+	keep("CIAM token", ctok)
+	keep("CIAM client secret", ciamBootSecret)
+	const cpw1, cpw2, cpw3, cpwWrong = "Kelp#Meadow-2027", "Lumen#Orbit-2028", "Moss#Prairie-2029", "Nettle#Quarry-2030"
+	for _, p := range []string{cpw1, cpw2, cpw3, cpwWrong} {
+		keep("CIAM password", p)
+	}
+	cid := ciamCreateUser(t, e, ctok, map[string]any{"user_name": "quill-ciam", "mobile": "13800009876", "password": cpw1})
+	mustStatus(t, ciamSetPassword(e, ctok, cid, map[string]any{"password": cpw2}), http.StatusOK)
+	ciamError(t, ciamVerifyPassword(e, ctok, cid, cpwWrong, cpw3), 400, "LOGIN.0002")
+	mustStatus(t, ciamVerifyPassword(e, ctok, cid, cpw2, cpw3), http.StatusOK)
+	_, csec := ciamNewClient(t, e, adm, "quill-app", "")
+	keep("CIAM client secret", csec)
+
+	// Access key: the secret is returned once; a signed request uses it, a
+	// forged one is refused.
+	ak, sk := e.akCreate(tok, uid)
+	keep("secret access key", sk)
+	mustStatus(t, e.signed(akSigned{Method: "GET", Path: "/v3/auth/domains"}, ak, sk), http.StatusOK)
+	forged := "Zz" + sk[2:]
+	keep("forged secret access key", forged)
+	mustStatus(t, e.signed(akSigned{Method: "GET", Path: "/v3/auth/domains"}, ak, forged), http.StatusUnauthorized)
+
+	// MFA: the seed, the bind codes, a login with a code, a wrong code.
+	var codes []string
+	serial, seed := e.mfaCreate(tok, uid, "quill-phone")
+	keep("TOTP seed", seed)
+	now := mfaSteadyStep()
+	c1, c2, c3 := mfaCode(t, seed, now.Add(-30*time.Second)), mfaCode(t, seed, now), mfaCode(t, seed, now.Add(30*time.Second))
+	codes = append(codes, c1, c2, c3)
+	mustStatus(t, e.do(req{Method: "PUT", Path: mfaBind, Token: tok, Body: map[string]any{
+		"user_id": uid, "serial_number": serial, "authentication_code_first": c1, "authentication_code_second": c2}}), http.StatusNoContent)
+	r := e.mfaLogin("quill", pw3, c3, nil)
+	mfaTokenBody(t, r)
+	keep("MFA token", r.Header.Get("X-Subject-Token"))
+	wrongTOTP := "000000"
+	if wrongTOTP == c3 || wrongTOTP == mfaCode(t, seed, time.Now()) {
+		wrongTOTP = "999999"
+	}
+	codes = append(codes, wrongTOTP)
+	mfaKSError(t, e.mfaLogin("quill", pw3, wrongTOTP, nil), http.StatusUnauthorized, "IAM.1061")
+
+	// A login code by SMS through the development outbox: the receipt, a
+	// wrong code and the right one.
+	mustStatus(t, e.mfaProtect(adm, uid, true, "sms"), http.StatusOK)
+	r = e.mfaLogin("quill", pw3, "", nil)
+	mfaKSError(t, r, http.StatusUnauthorized, "IAM.1061")
+	receipt := r.Header.Get("Openstack-Auth-Receipt")
+	keep("auth receipt", receipt)
+	code := e.mfaOutboxCode(adm, uid)["code"].(string)
+	wrongCode := "111111"
+	if code == wrongCode {
+		wrongCode = "222222"
+	}
+	codes = append(codes, code, wrongCode)
+	hdr := map[string]string{"Openstack-Auth-Receipt": receipt}
+	mfaKSError(t, e.mfaLogin("quill", pw3, wrongCode, hdr), http.StatusUnauthorized, "IAM.1061")
+	r = e.mfaLogin("quill", pw3, code, hdr)
+	mfaTokenBody(t, r)
+	keep("MFA token", r.Header.Get("X-Subject-Token"))
+
+	// The whole trail, every page (small pages: paging is exercised too).
+	all := auditAll(t, e, adm, 7)
+	for _, typ := range []string{"password.changed", "password.reset", "credential.verification_failed", "login_protect.changed",
+		"mfa_device.created", "mfa_device.bound", "login_code.sent", "access_key.created"} {
+		if len(auditOf(all, typ)) == 0 {
+			t.Errorf("no %s event: the operations above did not all run", typ)
+		}
+	}
+	if sent := auditOf(all, "login_code.sent"); len(sent) != 1 || !maps.Equal(sent[0].Detail, map[string]string{"channel": "sms"}) ||
+		sent[0].TargetID != uid || sent[0].ActorType != "anonymous" {
+		t.Errorf("login_code.sent: %+v", sent)
+	}
+	var trail strings.Builder
+	for _, ev := range all {
+		for _, v := range []string{ev.ID, ev.Type, ev.Time, ev.DomainID, ev.ActorID, ev.ActorType, ev.TargetID, ev.SourceIP, ev.Outcome} {
+			trail.WriteString(v + "\n")
+		}
+		for k, v := range ev.Detail {
+			trail.WriteString(k + "=" + v + "\n")
+		}
+	}
+	logs := e.logs.String()
+	if len(logs) == 0 {
+		t.Fatal("no server log captured")
+	}
+	for where, text := range map[string]string{"the audit trail": trail.String(), "the server log": logs} {
+		for _, s := range secrets {
+			if strings.Contains(text, s.value) {
+				t.Errorf("a %s appears in %s", s.what, where)
+			}
+		}
+		for _, c := range codes {
+			if containsToken(text, c) {
+				t.Errorf("a one-time code appears in %s", where)
+			}
+		}
+	}
+	// The contact data a code went to stays out of the trail as well.
+	if strings.Contains(trail.String(), "13900004321") {
+		t.Error("the mobile number appears in the audit trail")
 	}
 }

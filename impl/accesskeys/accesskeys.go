@@ -9,6 +9,17 @@
 //
 // The package decides no roles: handlers say who may act on which user;
 // every lookup here is scoped to a domain, so a foreign key does not exist.
+//
+// With WithAudit, creating, changing and deleting a key is recorded in the
+// audit trail (package audit) after its commit: the actor is the caller in
+// the context, the target the key's user; the record names the access key
+// id (AK, an identifier like a user id), never the secret. Refused signed
+// requests are not recorded one by one: anybody can send them, unsigned by
+// any known key, at wire speed and at no cost (no lockout bounds them), so
+// they would flood the trail and crowd out the events it exists for; an
+// unknown key also has no domain to file the event under. They are answered
+// 401 and appear in the request log; a key that no longer decrypts is
+// logged as an error.
 package accesskeys
 
 import (
@@ -17,12 +28,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/latchkey/latchkey/impl/audit"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/store"
 )
@@ -63,6 +76,11 @@ func keyOf(k *store.AccessKey) Key {
 		Description: k.Description, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt}
 }
 
+// Auditor records audit events (package audit: *audit.Log).
+type Auditor interface {
+	Record(ctx context.Context, ev audit.Event) error
+}
+
 // Service manages access keys and verifies signed requests. It is safe for
 // concurrent use.
 type Service struct {
@@ -71,6 +89,7 @@ type Service struct {
 	seal  *sealer // nil: no server secret key, access keys disabled
 	clock func() time.Time
 	skew  time.Duration
+	audit Auditor // nil: nothing is recorded
 }
 
 // Option configures a Service.
@@ -81,6 +100,20 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.clock 
 
 // WithSkew sets the accepted clock skew of X-Sdk-Date (default DefaultSkew).
 func WithSkew(d time.Duration) Option { return func(s *Service) { s.skew = d } }
+
+// WithAudit records created, changed and deleted access keys.
+func WithAudit(a Auditor) Option { return func(s *Service) { s.audit = a } }
+
+// record writes an audit event about key k after the change committed;
+// failures are logged by the recorder and do not undo the change.
+func (s *Service) record(ctx context.Context, typ audit.Type, k *store.AccessKey, detail map[string]string) {
+	if s.audit == nil {
+		return
+	}
+	d := map[string]string{"access_key": k.Access}
+	maps.Copy(d, detail)
+	_ = s.audit.Record(ctx, audit.Event{Type: typ, DomainID: k.DomainID, TargetID: k.UserID, Detail: d})
+}
 
 // New returns a Service sealing secrets with key (KeySize bytes). A nil key
 // disables access keys: Create answers fault.NotImplemented and no signed
@@ -231,6 +264,7 @@ func (s *Service) Create(ctx context.Context, domainID, userID, description stri
 		return Key{}, "", err
 	}
 	s.log.InfoContext(ctx, "access key created", "access_key", row.Access, "user_id", userID, "domain_id", domainID)
+	s.record(ctx, audit.AccessKeyCreated, &row, map[string]string{"status": row.Status})
 	return keyOf(&row), secret, nil
 }
 
@@ -291,24 +325,56 @@ func (s *Service) Update(ctx context.Context, domainID, access string, status, d
 		}
 		set["description"] = *description
 	}
-	res := s.db.WithContext(ctx).Model(&store.AccessKey{}).
-		Where("access = ? AND domain_id = ?", access, domainID).Updates(set)
-	if res.Error != nil {
-		return Key{}, fmt.Errorf("update access key: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Key{}, keyNotFound(access)
-	}
-	k, err := s.Get(ctx, domainID, access)
+	var before, after store.AccessKey
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The row lock makes "before" the state this update replaced, for the
+		// audit record, even under concurrent updates.
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("access = ? AND domain_id = ?", access, domainID).Take(&before).Error
+		if isNotFound(err) {
+			return keyNotFound(access)
+		}
+		if err != nil {
+			return fmt.Errorf("read access key: %w", err)
+		}
+		if err := tx.Model(&store.AccessKey{}).Where("access = ?", access).Updates(set).Error; err != nil {
+			return fmt.Errorf("update access key: %w", err)
+		}
+		if err := tx.Where("access = ?", access).Take(&after).Error; err != nil {
+			return fmt.Errorf("read access key: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return Key{}, err
 	}
-	s.log.InfoContext(ctx, "access key updated", "access_key", access, "status", k.Status)
-	return k, nil
+	s.log.InfoContext(ctx, "access key updated", "access_key", access, "status", after.Status)
+	changed := map[string]string{}
+	if before.Status != after.Status {
+		changed["status"] = before.Status + " -> " + after.Status
+	}
+	if before.Description != after.Description {
+		changed["description"] = "changed" // free text: not copied into the trail
+	}
+	if len(changed) > 0 {
+		s.record(ctx, audit.AccessKeyUpdated, &after, changed)
+	}
+	return keyOf(&after), nil
 }
 
 // Delete removes access key access of domainID; it stops working at once.
 func (s *Service) Delete(ctx context.Context, domainID, access string) error {
+	// Read first: the audit record names the key's user. A key's user never
+	// changes, so the read cannot go stale; a concurrent delete shows as no
+	// row deleted.
+	var row store.AccessKey
+	err := s.db.WithContext(ctx).Where("access = ? AND domain_id = ?", access, domainID).Take(&row).Error
+	if isNotFound(err) {
+		return keyNotFound(access)
+	}
+	if err != nil {
+		return fmt.Errorf("read access key: %w", err)
+	}
 	res := s.db.WithContext(ctx).Where("access = ? AND domain_id = ?", access, domainID).Delete(&store.AccessKey{})
 	if res.Error != nil {
 		return fmt.Errorf("delete access key: %w", res.Error)
@@ -317,5 +383,6 @@ func (s *Service) Delete(ctx context.Context, domainID, access string) error {
 		return keyNotFound(access)
 	}
 	s.log.InfoContext(ctx, "access key deleted", "access_key", access)
+	s.record(ctx, audit.AccessKeyDeleted, &row, map[string]string{"status": row.Status})
 	return nil
 }

@@ -84,10 +84,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 	if err := db.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	hasher := passwords.NewHasher(passwords.Params{
-		Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads,
-		SaltLen: 16, KeyLen: 32,
-	}, cfg.HashWorkers, cfg.HashQueueWait)
+	hasher, err := newHasher(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	toks, err := tokens.New(ctx, db, log, tokens.Config{
 		Lifetime:       cfg.TokenLifetime,
 		ClientLifetime: cfg.CIAMTokenLifetime,
@@ -112,10 +112,17 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 	gitc := gitcreds.New(db, accts, hasher, log, gitcreds.WithLockout(guard))
 	clis := clients.New(db, hasher, toks, log)
 	outbox := newOutbox(cfg, db, log)
+	// Prometheus metrics (nil with --metrics=false); metrics.go.
+	met, err := newMetrics(cfg, hasher, guard)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	second := mfa.New(db, log, mfa.Config{CodeTTL: cfg.MFACodeTTL},
 		// Failed second factors count toward the lockout, kind totp.
-		mfa.WithLockout(guard), mfa.WithOutbox(outbox))
-	akeys, keySource, err := newAccessKeys(cfg, db, log)
+		mfa.WithLockout(guard), mfa.WithOutbox(met.outbox(outbox)),
+		// Device changes and sent login codes go to the audit trail.
+		mfa.WithAudit(trail))
+	akeys, keySource, err := newAccessKeys(cfg, db, log, trail)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +157,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 	engine, err := server.New(server.Options{
 		Spec:              spec,
 		Logger:            log,
-		Auth:              authenticator{tokens: toks, keys: akeys, accounts: accts},
+		Auth:              met.authenticator(authenticator{tokens: toks, keys: akeys, accounts: accts}),
+		Metrics:           met.registry(),
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		ValidateResponses: cfg.ValidateResponses,
 		SpecYAML:          openapi.YAML,
@@ -168,9 +176,32 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 		AccessKeys: akeys, keySource: keySource, Engine: engine}, nil
 }
 
+// newHasher builds the password hasher with the configured argon2id cost
+// and peppers, and says which pepper IDs are in use (never the secrets).
+func newHasher(cfg config.Config, log *slog.Logger) (*passwords.Hasher, error) {
+	cur, old, err := cfg.Peppers()
+	if err != nil {
+		return nil, err
+	}
+	hasher := passwords.NewHasher(passwords.Params{
+		Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads,
+		SaltLen: 16, KeyLen: 32,
+	}, cfg.HashWorkers, cfg.HashQueueWait, passwords.WithPeppers(cur, old...))
+	if err := hasher.Validate(); err != nil {
+		return nil, fmt.Errorf("password hashing: %w", err)
+	}
+	if id, olds := hasher.PepperIDs(); id != "" || len(olds) > 0 {
+		log.Info("password pepper", "current", id, "old", strings.Join(olds, ","))
+		if id == "" {
+			log.Warn("old peppers configured without a current pepper: verified hashes are rehashed without a pepper")
+		}
+	}
+	return hasher, nil
+}
+
 // newAccessKeys loads the key that seals secret access keys (see
 // accesskeys.LoadKey for where it comes from) and builds the service.
-func newAccessKeys(cfg config.Config, db *store.DB, log *slog.Logger) (*accesskeys.Service, accesskeys.KeySource, error) {
+func newAccessKeys(cfg config.Config, db *store.DB, log *slog.Logger, trail *audit.Log) (*accesskeys.Service, accesskeys.KeySource, error) {
 	key, src, err := accesskeys.LoadKey(cfg.SecretKey, cfg.Database)
 	if err != nil {
 		return nil, src, fmt.Errorf("access keys: %w", err)
@@ -183,7 +214,8 @@ func newAccessKeys(cfg config.Config, db *store.DB, log *slog.Logger) (*accesske
 	case src.Ephemeral:
 		log.Info("access keys are sealed with a key kept in memory only (in-memory database)")
 	}
-	s, err := accesskeys.New(db, key, log)
+	// Created, changed and deleted keys go to the audit trail.
+	s, err := accesskeys.New(db, key, log, accesskeys.WithAudit(trail))
 	if err != nil {
 		return nil, src, fmt.Errorf("access keys: %w", err)
 	}

@@ -1,6 +1,8 @@
 // Package audit keeps the security audit trail: who changed or reset a
-// password, changed a policy or login protection, failed a verification or
-// got locked out — with the source address and the outcome, never a secret.
+// password, changed a policy or login protection, created, bound, unbound or
+// deleted a virtual MFA device, was sent a login code, created, changed or
+// deleted an access key, failed a verification or got locked out — with the
+// source address and the outcome, never a secret.
 // Events are rows in the shared database, so every instance writes to and
 // reads the same trail.
 package audit
@@ -30,12 +32,46 @@ const (
 	LoginPolicyChanged    Type = "login_policy.changed"
 	// LoginProtectChanged: a user's login protection setting was stored.
 	LoginProtectChanged Type = "login_protect.changed"
+
+	// MFADeviceCreated: a user created its virtual MFA device. Detail:
+	// "serial_number", "replaced" (an unbound device was replaced). The
+	// seed is never recorded.
+	MFADeviceCreated Type = "mfa_device.created"
+	// MFADeviceBound: a user bound its device (the codes are not recorded).
+	// Detail: "serial_number".
+	MFADeviceBound Type = "mfa_device.bound"
+	// MFADeviceUnbound: a bound device was unbound and removed, by its user
+	// (with a device code) or by an administrator for another user (the MFA
+	// reset: the actor is the administrator, the target the user). Detail:
+	// "serial_number", "by_admin".
+	MFADeviceUnbound Type = "mfa_device.unbound"
+	// MFADeviceDeleted: an administrator deleted its own device. Detail:
+	// "serial_number", "was_bound".
+	MFADeviceDeleted Type = "mfa_device.deleted"
+	// LoginCodeSent: login protection by SMS or e-mail sent a one-time code
+	// at token issuance. Detail: "channel" only — never the code, the
+	// receipt or the number/address.
+	LoginCodeSent Type = "login_code.sent"
+
+	// AccessKeyCreated: a permanent access key was created for the target
+	// user. Detail: "access_key" (the AK, an identifier), "status". The
+	// secret key is never recorded.
+	AccessKeyCreated Type = "access_key.created"
+	// AccessKeyUpdated: an access key's status or description changed.
+	// Detail: "access_key", "status" as "old -> new" when it changed,
+	// "description": "changed" when it changed (its text is not recorded).
+	AccessKeyUpdated Type = "access_key.updated"
+	// AccessKeyDeleted: an access key was deleted. Detail: "access_key",
+	// "status" (at deletion).
+	AccessKeyDeleted Type = "access_key.deleted"
 )
 
 // Types lists every event type (the API's enum).
 func Types() []Type {
 	return []Type{PasswordChanged, PasswordReset, VerificationFailed, CredentialLocked,
-		PasswordPolicyChanged, LoginPolicyChanged, LoginProtectChanged}
+		PasswordPolicyChanged, LoginPolicyChanged, LoginProtectChanged,
+		MFADeviceCreated, MFADeviceBound, MFADeviceUnbound, MFADeviceDeleted, LoginCodeSent,
+		AccessKeyCreated, AccessKeyUpdated, AccessKeyDeleted}
 }
 
 // Outcome of the recorded action.

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/impl/passwords"
 )
 
 // Config holds every setting of `latchkey serve`.
@@ -41,6 +43,9 @@ type Config struct {
 	MaxBodyBytes      int64
 	ValidateResponses bool
 	ShutdownTimeout   time.Duration
+	// Metrics serves Prometheus metrics at /metrics (unauthenticated: route
+	// templates, status codes and counters, never ids or secrets).
+	Metrics bool
 
 	// Delivery of one-time login codes (package notify): SMTP for e-mail,
 	// an HTTP webhook for SMS, and the development outbox.
@@ -63,6 +68,23 @@ type Config struct {
 	// latchkey.secret next to it; on PostgreSQL access keys are disabled
 	// (package accesskeys, LoadKey). Never logged.
 	SecretKey string
+
+	// Pepper is the current password pepper, "<id>:<secret>" (secret >= 32
+	// bytes, hex or base64; see passwords.ParsePepper): a server-side secret
+	// mixed into every new password hash. OldPeppers is a comma-separated
+	// list of retired ones, used only to verify hashes not upgraded yet.
+	// Both empty: no pepper. Never logged; see Peppers.
+	Pepper     string
+	OldPeppers string
+}
+
+// Peppers decodes Pepper and OldPeppers. Errors never echo a secret.
+func (c Config) Peppers() (*passwords.Pepper, []passwords.Pepper, error) {
+	cur, old, err := passwords.ParsePeppers(c.Pepper, c.OldPeppers)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--pepper/--old-peppers: %w", err)
+	}
+	return cur, old, nil
 }
 
 // DevOutboxEnabled reports whether the development outbox is in use: codes
@@ -98,6 +120,7 @@ func Defaults() Config {
 		MaxBodyBytes:      32 * 1024,
 		ValidateResponses: true,
 		ShutdownTimeout:   15 * time.Second,
+		Metrics:           true,
 		SMTPPort:          587,
 		SMTPStartTLS:      true,
 		DevOutbox:         "auto",
@@ -141,6 +164,7 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted request body (env LATCHKEY_MAX_BODY_BYTES)")
 	fs.BoolVar(&c.ValidateResponses, "validate-responses", c.ValidateResponses, "validate every response against the spec (env LATCHKEY_VALIDATE_RESPONSES)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "how long graceful shutdown waits for requests in flight")
+	fs.BoolVar(&c.Metrics, "metrics", c.Metrics, "serve Prometheus metrics at /metrics, without authentication (env LATCHKEY_METRICS)")
 	str(&c.SMTPHost, "smtp-host", "SMTP server for e-mail login codes (empty: no SMTP)")
 	fs.IntVar(&c.SMTPPort, "smtp-port", c.SMTPPort, "SMTP server port (env LATCHKEY_SMTP_PORT)")
 	str(&c.SMTPFrom, "smtp-from", "sender address of e-mail login codes (required with --smtp-host)")
@@ -151,6 +175,8 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 	str(&c.SMSWebhookSecret, "sms-webhook-secret", "HMAC-SHA256 key of the X-Latchkey-Signature header (required with --sms-webhook-url)")
 	str(&c.DevOutbox, "dev-outbox", "development outbox for login codes: auto (on when no SMTP and no SMS webhook is set), on or off; admins read it, codes included, at GET /v3.0/OS-MFA/outbox")
 	dur(&c.MFACodeTTL, "mfa-code-ttl", "validity of SMS/e-mail login codes")
+	str(&c.Pepper, "pepper", "current password pepper <id>:<secret> (id 1-8 of A-Z a-z 0-9 . _ -, secret >= 32 bytes as hex or base64): new hashes are argon2id over HMAC-SHA256(secret, password); older hashes are upgraded at the next login (default: none)")
+	str(&c.OldPeppers, "old-peppers", "comma-separated <id>:<secret> of retired peppers, used only to verify hashes not upgraded yet")
 	str(&c.SecretKey, "secret-key", "32-byte key (64 hex digits or base64) that encrypts secret access keys at rest; default: generated into latchkey.secret next to a SQLite database (required for access keys on PostgreSQL)")
 
 	// Environment first, so that flags given on the command line win.
@@ -187,6 +213,9 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 	}
 	if c.MaxBodyBytes <= 0 {
 		return c, errors.New("max-body-bytes must be positive")
+	}
+	if _, _, err := c.Peppers(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

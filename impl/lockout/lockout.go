@@ -78,6 +78,8 @@ type Guard struct {
 	log   *slog.Logger
 	audit Auditor
 	clock atomic.Pointer[func() time.Time]
+	// refused counts refusals per kind, for metrics (stats.go).
+	refused refusalCounts
 }
 
 // Option configures a Guard.
@@ -191,6 +193,7 @@ func (g *Guard) Begin(ctx context.Context, domainID, userID string, kind Kind) (
 			return nil, fmt.Errorf("lockout: read counter of user %s: %w", userID, err)
 		}
 		if row.UserID != "" {
+			g.refused.of(kind).Add(1)
 			return nil, refusal(row, kind, now)
 		}
 		// No row yet: the first verification of this credential.

@@ -16,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/latchkey/latchkey/impl/audit"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/notify"
 	"github.com/latchkey/latchkey/impl/store"
@@ -38,7 +39,8 @@ import (
 //     (fault.RateLimited with RetryAfter beyond); the count and the new row
 //     are one transaction under the user's row lock.
 //   - The message is queued in the outbox in the same transaction.
-//   - Wrong codes also count toward the lockout (kind totp).
+//   - Wrong codes also count toward the lockout (kind totp), which records
+//     them in the audit trail; each code sent is recorded (channel only).
 
 // Challenge is a sent code, for the answer to the password step.
 type Challenge struct {
@@ -200,6 +202,10 @@ func (s *Service) Challenge(ctx context.Context, u *store.User, method string) (
 	}
 	s.outbox.Kick()
 	s.log.InfoContext(ctx, "login code sent", "user_id", u.ID, "channel", channel)
+	// The channel only: the code, the receipt and the recipient stay out of
+	// the trail. Refusals (rate limit, no number) are not recorded.
+	s.record(ctx, audit.Event{Type: audit.LoginCodeSent, DomainID: u.DomainID, TargetID: u.ID,
+		Detail: map[string]string{"channel": channel}})
 	return &Challenge{Receipt: receipt, Method: method, Recipient: mask(method, to), IssuedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}, nil
 }
 

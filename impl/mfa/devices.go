@@ -5,12 +5,14 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 	qrcode "github.com/skip2/go-qrcode"
 	"gorm.io/gorm"
 
+	"github.com/latchkey/latchkey/impl/audit"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/store"
 )
@@ -67,6 +69,7 @@ func (s *Service) Create(ctx context.Context, domainID, userID, name string) (*C
 		return nil, err
 	}
 	var out Created
+	replaced := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := lockUser(tx, domainID, userID)
 		if err != nil {
@@ -76,6 +79,7 @@ func (s *Service) Create(ctx context.Context, domainID, userID, name string) (*C
 		if err != nil {
 			return err
 		}
+		replaced = old != nil
 		if old != nil && old.Bound {
 			return fault.New(fault.Conflict, "Conflict occurred when attempting to store virtual MFA device - the user %s already has a bound device; unbind it first.", u.Name)
 		}
@@ -117,6 +121,8 @@ func (s *Service) Create(ctx context.Context, domainID, userID, name string) (*C
 		return nil, fmt.Errorf("create MFA device of user %s: %w", userID, err)
 	}
 	s.log.InfoContext(ctx, "virtual MFA device created", "user_id", userID, "serial_number", out.Device.SerialNumber)
+	s.record(ctx, audit.Event{Type: audit.MFADeviceCreated, DomainID: domainID, TargetID: userID,
+		Detail: map[string]string{"serial_number": out.Device.SerialNumber, "replaced": strconv.FormatBool(replaced)}})
 	return &out, nil
 }
 
@@ -203,6 +209,8 @@ func (s *Service) Bind(ctx context.Context, domainID, userID, serial, first, sec
 		return fmt.Errorf("bind MFA device of user %s: %w", userID, err)
 	}
 	s.log.InfoContext(ctx, "virtual MFA device bound", "user_id", userID, "serial_number", serial)
+	s.record(ctx, audit.Event{Type: audit.MFADeviceBound, DomainID: domainID, TargetID: userID,
+		Detail: map[string]string{"serial_number": serial}})
 	return nil
 }
 
@@ -263,6 +271,10 @@ func (s *Service) Unbind(ctx context.Context, domainID, userID, serial, code str
 		return fmt.Errorf("unbind MFA device of user %s: %w", userID, err)
 	}
 	s.log.InfoContext(ctx, "virtual MFA device unbound", "user_id", userID, "serial_number", serial, "by_admin", !checkCode)
+	// Without checkCode this is the MFA reset: the actor (from ctx) is the
+	// administrator, the target the user who lost the device.
+	s.record(ctx, audit.Event{Type: audit.MFADeviceUnbound, DomainID: domainID, TargetID: userID,
+		Detail: map[string]string{"serial_number": serial, "by_admin": strconv.FormatBool(!checkCode)}})
 	return nil
 }
 
@@ -294,6 +306,7 @@ func notProtecting(tx *gorm.DB, userID string) error {
 // Delete deletes the device serial of user userID, bound or not. A bound
 // device that vmfa login protection depends on is fault.MFABound.
 func (s *Service) Delete(ctx context.Context, domainID, userID, serial string) error {
+	wasBound := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := lockUser(tx, domainID, userID); err != nil {
 			return err
@@ -305,6 +318,7 @@ func (s *Service) Delete(ctx context.Context, domainID, userID, serial string) e
 		if dev == nil || dev.SerialNumber != serial {
 			return deviceNotFound(serial)
 		}
+		wasBound = dev.Bound
 		if dev.Bound {
 			if err := notProtecting(tx, userID); err != nil {
 				return err
@@ -319,6 +333,8 @@ func (s *Service) Delete(ctx context.Context, domainID, userID, serial string) e
 		return fmt.Errorf("delete MFA device of user %s: %w", userID, err)
 	}
 	s.log.InfoContext(ctx, "virtual MFA device deleted", "user_id", userID, "serial_number", serial)
+	s.record(ctx, audit.Event{Type: audit.MFADeviceDeleted, DomainID: domainID, TargetID: userID,
+		Detail: map[string]string{"serial_number": serial, "was_bound": strconv.FormatBool(wasBound)}})
 	return nil
 }
 

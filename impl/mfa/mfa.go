@@ -11,7 +11,16 @@
 //   - the SMS/e-mail codes (login_codes), hashed, with their expiry, use and
 //     attempt counters changed only by single conditional UPDATEs;
 //   - failed second factors count toward the domain's lockout (package
-//     lockout, kind "totp"), separately from the password.
+//     lockout, kind "totp"), separately from the password; the lockout
+//     records each failure (and lock) in the audit trail.
+//
+// With WithAudit, every change of a device (created, bound, unbound — by
+// the user or, as the MFA reset, by an administrator — and deleted) and
+// every login code sent is recorded in the audit trail (package audit),
+// after its commit. The actor is the caller in the context; no record holds
+// a TOTP key, a code, a receipt or the number or address a code went to.
+// A failed bind is not recorded: it proves nothing about anyone but the
+// device's own user, who holds the key anyway.
 //
 // TOTP keys are stored as they are: a code can only be verified with the key
 // itself. They are never returned after the create call and never logged.
@@ -27,6 +36,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/latchkey/latchkey/impl/audit"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/notify"
@@ -57,6 +67,11 @@ type Outbox interface {
 	CanSend(channel string) bool
 }
 
+// Auditor records audit events (package audit: *audit.Log).
+type Auditor interface {
+	Record(ctx context.Context, ev audit.Event) error
+}
+
 // Config are the limits of the SMS/e-mail one-time codes.
 type Config struct {
 	// Issuer labels authenticator entries (otpauth URI); default "latchkey".
@@ -78,6 +93,7 @@ type Service struct {
 	clock  func() time.Time
 	lock   Lockout // nil: failures are not counted
 	outbox Outbox  // nil: SMS/e-mail codes cannot be sent
+	audit  Auditor // nil: nothing is recorded
 }
 
 // Option configures a Service.
@@ -91,6 +107,9 @@ func WithLockout(l Lockout) Option { return func(s *Service) { s.lock = l } }
 
 // WithOutbox sets where SMS and e-mail codes are queued.
 func WithOutbox(o Outbox) Option { return func(s *Service) { s.outbox = o } }
+
+// WithAudit records device changes and sent login codes.
+func WithAudit(a Auditor) Option { return func(s *Service) { s.audit = a } }
 
 // New returns a Service.
 func New(db *store.DB, log *slog.Logger, cfg Config, opts ...Option) *Service {
@@ -117,6 +136,14 @@ func New(db *store.DB, log *slog.Logger, cfg Config, opts ...Option) *Service {
 }
 
 func (s *Service) now() time.Time { return s.clock().UTC() }
+
+// record writes an audit event after the change committed; failures are
+// logged by the recorder and do not undo the change.
+func (s *Service) record(ctx context.Context, ev audit.Event) {
+	if s.audit != nil {
+		_ = s.audit.Record(ctx, ev)
+	}
+}
 
 func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
 

@@ -315,11 +315,19 @@ func (p Policy) evaluate(ctx context.Context, h *Hasher, candidate string, s Sub
 	return out, nil
 }
 
+// verifyWith reports whether candidate is the password of phc. A hash made
+// with a pepper that is no longer configured cannot be compared at all; it
+// counts as a different password rather than an error, so that an
+// administrator can still reset the password of a user whose hash became
+// unusable (login reports ErrUnknownPepper, and its caller logs it).
 func verifyWith(ctx context.Context, h *Hasher, candidate, phc string) (bool, error) {
 	if h == nil {
 		return false, errors.New("no hasher to verify with")
 	}
 	ok, _, err := h.Verify(ctx, candidate, phc)
+	if errors.Is(err, ErrUnknownPepper) {
+		return false, nil
+	}
 	return ok, err
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -23,7 +25,8 @@ var registerDecoder sync.Once
 // registry) with one that refuses what the generated handlers would silently
 // accept: data after the JSON value (the strict server decodes only the
 // first value), and NUL characters in strings (PostgreSQL cannot store them,
-// and no field of any family means to carry one).
+// and no field of any family means to carry one). It decodes responses too:
+// an off-spec response never leaves, so it must be at least as strict there.
 func useStrictJSON() {
 	registerDecoder.Do(func() {
 		openapi3filter.RegisterBodyDecoder("application/json", strictJSON)
@@ -33,8 +36,32 @@ func useStrictJSON() {
 var errTrailing = errors.New("unexpected data after the JSON value")
 var errNUL = errors.New("a string contains a NUL character")
 
+// strictJSON decodes a body for validation. Decoding is a third of the cost
+// of validating a small response with encoding/json (a Decoder, reflection,
+// a second walk for NULs); jsonParser does it in one pass and gives the very
+// values encoding/json gives with UseNumber (json.Number keeps the literal,
+// so number checks are unchanged; FuzzJSONParser holds it to that). A body
+// it refuses goes to strictJSONStd, which decodes it again with
+// encoding/json: errors keep their exact wording, and a parser too strict
+// by mistake would cost time, not a wrong answer.
 func strictJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
-	dec := json.NewDecoder(body)
+	p := parsers.Get().(*jsonParser)
+	defer p.release()
+	p.buf.Reset()
+	if _, err := io.Copy(&p.buf, body); err != nil {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+	}
+	v, ok := p.parse(p.buf.Bytes())
+	if !ok || p.nul && hasNUL(v) {
+		return strictJSONStd(p.buf.Bytes())
+	}
+	return v, nil
+}
+
+// strictJSONStd is strictJSON with encoding/json: the reference for
+// jsonParser (see FuzzJSONParser) and the source of its error messages.
+func strictJSONStd(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
@@ -67,6 +94,328 @@ func hasNUL(v any) bool {
 		}
 	}
 	return false
+}
+
+var parsers = sync.Pool{New: func() any { return new(jsonParser) }}
+
+// maxJSONDepth is encoding/json's nesting limit.
+const maxJSONDepth = 10000
+
+// jsonParser decodes one JSON document (and nothing but whitespace after it)
+// into the values encoding/json's Decoder gives with UseNumber:
+// map[string]any, []any, string, json.Number, bool and nil; duplicate member
+// names keep the last value; invalid UTF-8 and lone surrogates in strings
+// become U+FFFD. It only says whether the document is valid, not why.
+type jsonParser struct {
+	buf   bytes.Buffer // the body, reused
+	s     string       // the body as a string: plain strings are substrings of it (one copy)
+	pos   int
+	depth int
+	nul   bool  // a string (member name or value) holds a NUL
+	stack []any // elements of the arrays being parsed, reused
+}
+
+func (p *jsonParser) release() {
+	if p.buf.Cap() > 64<<10 {
+		p.buf = bytes.Buffer{} // do not pin a big body in the pool
+	}
+	clear(p.stack[:cap(p.stack)])
+	p.stack, p.s = p.stack[:0], ""
+	parsers.Put(p)
+}
+
+func (p *jsonParser) parse(data []byte) (v any, ok bool) {
+	p.s, p.pos, p.depth, p.nul = string(data), 0, 0, false
+	if v, ok = p.value(); !ok {
+		return nil, false
+	}
+	p.skipSpace()
+	return v, p.pos == len(p.s)
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.pos < len(p.s) {
+		switch p.s[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) value() (any, bool) {
+	p.skipSpace()
+	if p.pos >= len(p.s) {
+		return nil, false
+	}
+	switch c := p.s[p.pos]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		return p.string()
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number()
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	}
+	return nil, false
+}
+
+func (p *jsonParser) literal(lit string) bool {
+	if !strings.HasPrefix(p.s[p.pos:], lit) {
+		return false
+	}
+	p.pos += len(lit)
+	return true
+}
+
+func (p *jsonParser) object() (any, bool) {
+	if p.depth++; p.depth > maxJSONDepth {
+		return nil, false
+	}
+	p.pos++ // '{'
+	m := map[string]any{}
+	p.skipSpace()
+	if p.pos < len(p.s) && p.s[p.pos] == '}' {
+		p.pos++
+		p.depth--
+		return m, true
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.s) || p.s[p.pos] != '"' {
+			return nil, false
+		}
+		k, ok := p.string()
+		if !ok {
+			return nil, false
+		}
+		p.skipSpace()
+		if p.pos >= len(p.s) || p.s[p.pos] != ':' {
+			return nil, false
+		}
+		p.pos++
+		v, ok := p.value()
+		if !ok {
+			return nil, false
+		}
+		m[k] = v
+		p.skipSpace()
+		if p.pos >= len(p.s) {
+			return nil, false
+		}
+		switch p.s[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			p.depth--
+			return m, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (p *jsonParser) array() (any, bool) {
+	if p.depth++; p.depth > maxJSONDepth {
+		return nil, false
+	}
+	p.pos++ // '['
+	p.skipSpace()
+	if p.pos < len(p.s) && p.s[p.pos] == ']' {
+		p.pos++
+		p.depth--
+		return []any{}, true
+	}
+	// Elements gather on the shared stack, so the array is allocated once,
+	// at its final length.
+	base := len(p.stack)
+	for {
+		v, ok := p.value()
+		if !ok {
+			return nil, false
+		}
+		p.stack = append(p.stack, v)
+		p.skipSpace()
+		if p.pos >= len(p.s) {
+			return nil, false
+		}
+		switch p.s[p.pos] {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			p.depth--
+			a := make([]any, len(p.stack)-base)
+			copy(a, p.stack[base:])
+			clear(p.stack[base:])
+			p.stack = p.stack[:base]
+			return a, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// number checks JSON's number grammar and keeps the literal, as UseNumber.
+func (p *jsonParser) number() (any, bool) {
+	s, start := p.s, p.pos
+	i := start
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		i = skipDigits(s, i)
+	default:
+		return nil, false
+	}
+	if i < len(s) && s[i] == '.' {
+		if i++; i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return nil, false
+		}
+		i = skipDigits(s, i)
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		if i++; i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return nil, false
+		}
+		i = skipDigits(s, i)
+	}
+	p.pos = i
+	return json.Number(s[start:i]), true
+}
+
+func skipDigits(s string, i int) int {
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// string parses the string starting at p.pos (its opening quote). One
+// without escapes and in valid UTF-8 is a substring of p.s; any other is
+// unquoted as encoding/json does.
+func (p *jsonParser) string() (string, bool) {
+	s := p.s
+	start := p.pos + 1
+	i := start
+	for i < len(s) {
+		c := s[i]
+		if c == '"' {
+			p.pos = i + 1
+			return s[start:i], true
+		}
+		if c == '\\' || c < ' ' {
+			break
+		}
+		if c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		i += size
+	}
+	b := make([]byte, i-start, i-start+16)
+	copy(b, s[start:i])
+	for i < len(s) {
+		switch c := s[i]; {
+		case c == '"':
+			p.pos = i + 1
+			return string(b), true
+		case c < ' ':
+			return "", false
+		case c == '\\':
+			if i++; i >= len(s) {
+				return "", false
+			}
+			switch s[i] {
+			case '"', '\\', '/':
+				b = append(b, s[i])
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r := hex4(s[i+1:])
+				if r < 0 {
+					return "", false
+				}
+				i += 4
+				if utf16.IsSurrogate(r) {
+					// A valid pair is one character; anything else is U+FFFD,
+					// and an escape that follows is read on its own.
+					r2 := rune(-1)
+					if strings.HasPrefix(s[i+1:], `\u`) {
+						r2 = hex4(s[i+3:])
+					}
+					if r = utf16.DecodeRune(r, r2); r != utf8.RuneError {
+						i += 6
+					}
+				}
+				if r == 0 {
+					p.nul = true
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				return "", false
+			}
+			i++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			b = utf8.AppendRune(b, r)
+			i += size
+		}
+	}
+	return "", false
+}
+
+// hex4 decodes the 4 hex digits s starts with, or returns -1.
+func hex4(s string) rune {
+	if len(s) < 4 {
+		return -1
+	}
+	var r rune
+	for i := 0; i < 4; i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // badParam names the first path or query parameter carrying a NUL or

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 	"github.com/oasdiff/yaml"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/latchkey/latchkey/impl/authn"
 	"github.com/latchkey/latchkey/impl/envelope"
@@ -72,6 +73,10 @@ type Options struct {
 	// SpecYAML and SpecJSON are served at /openapi.yaml and /openapi.json;
 	// when empty they are rendered from Spec.
 	SpecYAML, SpecJSON []byte
+	// Metrics, when set, receives the HTTP metrics (metrics.go) and is
+	// served at /metrics; the caller adds runtime and domain collectors.
+	// Nil: no instrumentation and no /metrics.
+	Metrics *prometheus.Registry
 }
 
 // server holds what the middleware needs; everything is computed in New.
@@ -82,6 +87,7 @@ type server struct {
 	validResp bool
 	routes    map[string]map[string]*route // method -> gin path -> route
 	pool      statePool
+	metrics   *httpMetrics // nil: not instrumented
 }
 
 // New builds the engine.
@@ -127,12 +133,23 @@ func New(o Options) (*gin.Engine, error) {
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	e.Use(s.requestID, s.accessLog, s.recovery, s.bodyLimit, s.validate)
+	chain := []gin.HandlerFunc{s.requestID, s.accessLog, s.recovery, s.bodyLimit, s.validate}
+	if o.Metrics != nil {
+		if s.metrics, err = newHTTPMetrics(o.Metrics, s.log); err != nil {
+			return nil, err
+		}
+		chain = append([]gin.HandlerFunc{s.metrics.handle}, chain...)
+	}
+	e.Use(chain...)
 	e.NoRoute(s.noRoute)
 	e.NoMethod(s.noMethod)
 
 	o.Register(e, ParamErrorHandler)
 	serveDocs(e, specJSON, specYAML)
+	if s.metrics != nil {
+		s.metrics.serve(e)
+		s.metrics.prepare(e.Routes())
+	}
 	s.checkRoutes(e)
 	return e, nil
 }
@@ -175,7 +192,7 @@ func (s *server) checkRoutes(e *gin.Engine) {
 	seen := map[string]bool{}
 	for _, r := range e.Routes() {
 		seen[r.Method+" "+r.Path] = true
-		if s.lookup(r.Method, r.Path) == nil && !isDocsRoute(r.Path) {
+		if s.lookup(r.Method, r.Path) == nil && !isDocsRoute(r.Path) && r.Path != MetricsPath {
 			s.log.Warn("route is not in the spec: requests to it are not validated",
 				slog.String("method", r.Method), slog.String("path", r.Path))
 		}

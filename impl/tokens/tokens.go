@@ -223,9 +223,16 @@ func (s *Service) Issue(ctx context.Context, c Claims) (string, Claims, error) {
 // signature decodes (the payload spelling is fixed by the MAC itself).
 var strict = base64.RawURLEncoding.Strict()
 
+// ErrRevoked is the cause of the fault.TokenInvalid that Validate returns
+// for a revoked token (errors.Is), so metrics can tell revoked from invalid;
+// callers answer both alike.
+var ErrRevoked = errors.New("token revoked")
+
 // Fresh errors each time: *fault.Error has fields a caller may set.
 func errInvalid() error { return fault.New(fault.TokenInvalid, "The token is invalid.") }
-func errRevoked() error { return fault.New(fault.TokenInvalid, "The token has been revoked.") }
+func errRevoked() error {
+	return fault.Wrap(fault.TokenInvalid, ErrRevoked, "The token has been revoked.")
+}
 func errExpired() error { return fault.New(fault.TokenExpired, "The token has expired.") }
 
 // Validate checks a token's signature, expiry and revocation and returns its
