@@ -213,6 +213,7 @@ func (s *Service) setPassword(ctx context.Context, u *store.User, newPassword st
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
+	var httpsCleared bool
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		fresh, err := s.user(ctx, tx.Clauses(clause.Locking{Strength: "UPDATE"}), u.DomainID, u.ID)
 		if err != nil {
@@ -222,7 +223,7 @@ func (s *Service) setPassword(ctx context.Context, u *store.User, newPassword st
 			return err
 		}
 		if adminReset {
-			if err := clearHTTPSPassword(tx, fresh.ID, now); err != nil {
+			if httpsCleared, err = clearHTTPSPassword(tx, fresh.ID, now); err != nil {
 				return err
 			}
 		}
@@ -242,7 +243,7 @@ func (s *Service) setPassword(ctx context.Context, u *store.User, newPassword st
 		return fmt.Errorf("set password of user %s: %w", u.ID, err)
 	}
 	s.log.InfoContext(ctx, "password changed", "user_id", u.ID, "admin_reset", adminReset)
-	s.recordPassword(ctx, u.DomainID, u.ID, adminReset, pwdStatus)
+	s.recordPassword(ctx, u.DomainID, u.ID, adminReset, pwdStatus, httpsCleared)
 	return s.revoke(ctx, u.ID)
 }
 

@@ -72,14 +72,19 @@ func (s *Service) record(ctx context.Context, ev audit.Event) {
 }
 
 // recordPassword records a password change (the user's own) or reset (by an
-// administrator or CIAM client).
-func (s *Service) recordPassword(ctx context.Context, domainID, userID string, reset, mustChange bool) {
+// administrator or CIAM client). httpsCleared: the reset also cleared the
+// user's separate HTTPS Git password (clearHTTPSPassword) — recorded as a
+// fact of the reset, since it is part of the same change.
+func (s *Service) recordPassword(ctx context.Context, domainID, userID string, reset, mustChange, httpsCleared bool) {
 	typ := audit.PasswordChanged
 	if reset {
 		typ = audit.PasswordReset
 	}
-	s.record(ctx, audit.Event{Type: typ, DomainID: domainID, TargetID: userID,
-		Detail: map[string]string{"must_change": strconv.FormatBool(mustChange)}})
+	detail := map[string]string{"must_change": strconv.FormatBool(mustChange)}
+	if httpsCleared {
+		detail["https_password_cleared"] = "true"
+	}
+	s.record(ctx, audit.Event{Type: typ, DomainID: domainID, TargetID: userID, Detail: detail})
 }
 
 // recordLoginProtect records a stored login-protection setting.

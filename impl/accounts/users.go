@@ -178,7 +178,7 @@ func (s *Service) UpdateUser(ctx context.Context, domainID, userID string, in Us
 	}
 
 	var out store.User
-	var revoke bool
+	var revoke, httpsCleared bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Read under lock and apply the input to this row, so a concurrent
 		// partial update of other fields is not overwritten.
@@ -197,7 +197,7 @@ func (s *Service) UpdateUser(ctx context.Context, domainID, userID string, in Us
 			if err := pushHistory(tx, fresh.ID, fresh.PasswordHash, now); err != nil {
 				return err
 			}
-			if err := clearHTTPSPassword(tx, fresh.ID, now); err != nil {
+			if httpsCleared, err = clearHTTPSPassword(tx, fresh.ID, now); err != nil {
 				return err
 			}
 			fresh.PasswordHash = newHash
@@ -223,7 +223,7 @@ func (s *Service) UpdateUser(ctx context.Context, domainID, userID string, in Us
 		return nil, fmt.Errorf("update user %s: %w", userID, err)
 	}
 	if newHash != "" {
-		s.recordPassword(ctx, domainID, userID, true, out.PwdStatus)
+		s.recordPassword(ctx, domainID, userID, true, out.PwdStatus, httpsCleared)
 	}
 	if revoke {
 		if err := s.revoke(ctx, userID); err != nil {

@@ -65,11 +65,12 @@ func (s *Service) MustChangePassword(u *store.User) bool {
 // kept from before would silently go on granting Git access that the reset
 // was meant to end. The HTTPS authentication mode is kept: in mode false
 // HTTPS Git fails until the user sets a new HTTPS password (package gitcreds).
-func clearHTTPSPassword(tx *gorm.DB, userID string, now time.Time) error {
-	err := tx.Model(&store.HTTPSCredential{}).Where("user_id = ? AND password_hash <> ''", userID).
-		Updates(map[string]any{"password_hash": "", "updated_at": now}).Error
-	if err != nil {
-		return fmt.Errorf("clear HTTPS password: %w", err)
+// cleared reports whether there was one (the reset's audit record says so).
+func clearHTTPSPassword(tx *gorm.DB, userID string, now time.Time) (cleared bool, err error) {
+	res := tx.Model(&store.HTTPSCredential{}).Where("user_id = ? AND password_hash <> ''", userID).
+		Updates(map[string]any{"password_hash": "", "updated_at": now})
+	if res.Error != nil {
+		return false, fmt.Errorf("clear HTTPS password: %w", res.Error)
 	}
-	return nil
+	return res.RowsAffected > 0, nil
 }

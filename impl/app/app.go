@@ -108,9 +108,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 		accounts.WithAccountValidity(pols.AccountValidity),
 		accounts.WithAudit(trail))
 	// HTTPS Git checks count on their own counter (a Git password guesser
-	// cannot lock out the console login).
-	gitc := gitcreds.New(db, accts, hasher, log, gitcreds.WithLockout(guard))
-	clis := clients.New(db, hasher, toks, log)
+	// cannot lock out the console login); HTTPS passwords set and mode
+	// changes go to the audit trail.
+	gitc := gitcreds.New(db, accts, hasher, log, gitcreds.WithLockout(guard), gitcreds.WithAudit(trail))
+	// CIAM clients created (bootstrap too) and deleted go to the audit trail.
+	clis := clients.New(db, hasher, toks, log, clients.WithAudit(trail))
 	outbox := newOutbox(cfg, db, log)
 	// Prometheus metrics (nil with --metrics=false); metrics.go.
 	met, err := newMetrics(cfg, hasher, guard)

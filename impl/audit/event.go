@@ -1,8 +1,10 @@
 // Package audit keeps the security audit trail: who changed or reset a
 // password, changed a policy or login protection, created, bound, unbound or
 // deleted a virtual MFA device, was sent a login code, created, changed or
-// deleted an access key, failed a verification or got locked out — with the
-// source address and the outcome, never a secret.
+// deleted an access key, set an HTTPS Git password or changed its HTTPS
+// authentication mode, created or deleted a CIAM client, failed a
+// verification or got locked out — with the source address and the outcome,
+// never a secret.
 // Events are rows in the shared database, so every instance writes to and
 // reads the same trail.
 package audit
@@ -19,6 +21,11 @@ const (
 	// change-password-verify).
 	PasswordChanged Type = "password.changed"
 	// PasswordReset: an administrator (or CIAM client) set a user's password.
+	// Detail: "must_change"; "https_password_cleared": "true" when the reset
+	// also cleared the user's separate HTTPS Git password (it always does
+	// when there is one; absent otherwise). The clearing is part of the
+	// reset's transaction, so it is a fact of this event, not an event of
+	// its own.
 	PasswordReset Type = "password.reset"
 	// VerificationFailed: a wrong password (or HTTPS Git password, or TOTP
 	// code) for an existing user. Detail "credential" names which.
@@ -64,6 +71,24 @@ const (
 	// AccessKeyDeleted: an access key was deleted. Detail: "access_key",
 	// "status" (at deletion).
 	AccessKeyDeleted Type = "access_key.deleted"
+
+	// HTTPSPasswordSet: a user set or replaced its separate HTTPS Git
+	// password (CodeArts Repo). Detail: "replaced" (a password was set
+	// before). The password is never recorded.
+	HTTPSPasswordSet Type = "https_password.set"
+	// HTTPSSettingChanged: a user's HTTPS Git authentication mode changed
+	// (recorded only when it did). Detail: "https_clone_iam_auth" as
+	// "old -> new".
+	HTTPSSettingChanged Type = "https_setting.changed"
+
+	// CIAMClientCreated: an OAuth client (CIAM application) was created, by
+	// an administrator or, at bootstrap, by latchkey itself (ActorSystem).
+	// The target is the client. Detail: "client_id", "name". The secret is
+	// never recorded.
+	CIAMClientCreated Type = "ciam_client.created"
+	// CIAMClientDeleted: an OAuth client was deleted (its tokens end).
+	// The target is the client. Detail: "client_id".
+	CIAMClientDeleted Type = "ciam_client.deleted"
 )
 
 // Types lists every event type (the API's enum).
@@ -71,7 +96,8 @@ func Types() []Type {
 	return []Type{PasswordChanged, PasswordReset, VerificationFailed, CredentialLocked,
 		PasswordPolicyChanged, LoginPolicyChanged, LoginProtectChanged,
 		MFADeviceCreated, MFADeviceBound, MFADeviceUnbound, MFADeviceDeleted, LoginCodeSent,
-		AccessKeyCreated, AccessKeyUpdated, AccessKeyDeleted}
+		AccessKeyCreated, AccessKeyUpdated, AccessKeyDeleted,
+		HTTPSPasswordSet, HTTPSSettingChanged, CIAMClientCreated, CIAMClientDeleted}
 }
 
 // Outcome of the recorded action.
@@ -88,7 +114,7 @@ const (
 	ActorUser      = "user"      // a user's token
 	ActorClient    = "client"    // a CIAM client
 	ActorAnonymous = "anonymous" // nobody authenticated yet (token issuance)
-	ActorSystem    = "system"    // latchkey itself
+	ActorSystem    = "system"    // latchkey itself (bootstrap); the actor id is ""
 )
 
 // Event is what a caller records. Empty ActorID/ActorType and SourceIP are

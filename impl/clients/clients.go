@@ -9,6 +9,14 @@
 // a secret chosen by a person (bootstrap configuration, or given to the
 // administration API) may be guessable, so it is stored as an argon2id PHC
 // string like a password. Comparisons are constant-time.
+//
+// With WithAudit, every client created (ciam_client.created: "client_id",
+// "name") and deleted (ciam_client.deleted: "client_id") is recorded in the
+// audit trail after its commit, with the client as the target. The actor is
+// the caller in the context; the bootstrap client is created by latchkey
+// itself (audit.ActorSystem, no actor id) — account bootstrap records
+// nothing and runs without a principal, so there is no caller to name. No
+// record holds a secret or its hash.
 package clients
 
 import (
@@ -28,6 +36,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/latchkey/latchkey/impl/audit"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
@@ -79,6 +88,12 @@ type Service struct {
 	rev    Revoker
 	log    *slog.Logger
 	clock  func() time.Time
+	audit  Auditor // nil: nothing is recorded
+}
+
+// Auditor records audit events (package audit: *audit.Log).
+type Auditor interface {
+	Record(ctx context.Context, ev audit.Event) error
 }
 
 // Option configures a Service.
@@ -87,6 +102,23 @@ type Option func(*Service)
 // WithClock sets the time source (tests).
 func WithClock(now func() time.Time) Option {
 	return func(s *Service) { s.clock = now }
+}
+
+// WithAudit records created and deleted clients.
+func WithAudit(a Auditor) Option { return func(s *Service) { s.audit = a } }
+
+// record writes an audit event about client id of domainID after the change
+// committed; failures are logged by the recorder and do not undo it. system:
+// latchkey itself acted (bootstrap), not the caller in ctx.
+func (s *Service) record(ctx context.Context, typ audit.Type, domainID, id string, system bool, detail map[string]string) {
+	if s.audit == nil {
+		return
+	}
+	ev := audit.Event{Type: typ, DomainID: domainID, TargetID: id, Detail: detail}
+	if system {
+		ev.ActorType = audit.ActorSystem
+	}
+	_ = s.audit.Record(ctx, ev)
 }
 
 // New returns a Service. hasher hashes chosen secrets; rev (may be nil only
@@ -115,6 +147,11 @@ func notFound(id string) error {
 // Create creates a client of domainID and returns it with its secret, which
 // is not kept in clear and cannot be read again.
 func (s *Service) Create(ctx context.Context, domainID string, in Input) (Client, string, error) {
+	return s.create(ctx, domainID, in, false)
+}
+
+// create is Create; system marks the bootstrap client for the audit trail.
+func (s *Service) create(ctx context.Context, domainID string, in Input, system bool) (Client, string, error) {
 	if err := validate(in); err != nil {
 		return Client{}, "", err
 	}
@@ -148,6 +185,7 @@ func (s *Service) Create(ctx context.Context, domainID string, in Input) (Client
 		return Client{}, "", fmt.Errorf("create client: %w", err)
 	}
 	s.log.InfoContext(ctx, "oauth client created", "client_id", id, "domain_id", domainID)
+	s.record(ctx, audit.CIAMClientCreated, domainID, id, system, map[string]string{"client_id": id, "name": in.Name})
 	return toClient(&m), secret, nil
 }
 
@@ -191,6 +229,7 @@ func (s *Service) Delete(ctx context.Context, domainID, id string) error {
 		return notFound(id)
 	}
 	s.log.InfoContext(ctx, "oauth client deleted", "client_id", id, "domain_id", domainID)
+	s.record(ctx, audit.CIAMClientDeleted, domainID, id, false, map[string]string{"client_id": id})
 	if s.rev == nil {
 		return nil
 	}
@@ -290,7 +329,7 @@ func (s *Service) Bootstrap(ctx context.Context, domainID, id, secret string, fi
 			return res, err
 		}
 	}
-	c, got, err := s.Create(ctx, domainID, Input{ID: id, Name: "bootstrap", Secret: secret})
+	c, got, err := s.create(ctx, domainID, Input{ID: id, Name: "bootstrap", Secret: secret}, true)
 	if fault.Is(err, fault.Conflict) && id != "" {
 		// Another instance created it between our read and our insert.
 		res, _, err := s.existing(ctx, domainID, id, secret)

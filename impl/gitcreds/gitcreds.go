@@ -31,6 +31,13 @@
 //     false fails HTTPS Git until they set a new HTTPS password. A user's own
 //     change of the account password keeps the HTTPS password.
 //   - A disabled user's credentials never pass.
+//
+// With WithAudit, setting the HTTPS password (https_password.set, detail
+// "replaced") and changing the mode (https_setting.changed, only when it
+// changed) are recorded in the audit trail after their commit; the actor is
+// the caller in the context, the target the user. The administrator reset's
+// clearing of the HTTPS password is a fact of that reset's password.reset
+// event (package accounts). No record holds a password.
 package gitcreds
 
 import (
@@ -38,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -45,6 +53,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/latchkey/latchkey/impl/accounts"
+	"github.com/latchkey/latchkey/impl/audit"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/passwords"
@@ -59,6 +68,12 @@ type Service struct {
 	log      *slog.Logger
 	clock    func() time.Time
 	guard    *lockout.Guard // nil: checks are not counted
+	audit    Auditor        // nil: nothing is recorded
+}
+
+// Auditor records audit events (package audit: *audit.Log).
+type Auditor interface {
+	Record(ctx context.Context, ev audit.Event) error
 }
 
 // Option configures a Service.
@@ -75,6 +90,17 @@ func WithLockout(g *lockout.Guard) Option {
 // WithClock sets the time source (tests).
 func WithClock(now func() time.Time) Option {
 	return func(s *Service) { s.clock = now }
+}
+
+// WithAudit records HTTPS passwords set and mode changes.
+func WithAudit(a Auditor) Option { return func(s *Service) { s.audit = a } }
+
+// record writes an audit event after the change committed; failures are
+// logged by the recorder and do not undo the change.
+func (s *Service) record(ctx context.Context, ev audit.Event) {
+	if s.audit != nil {
+		_ = s.audit.Record(ctx, ev)
+	}
 }
 
 // New returns a Service. hasher must be the one accounts uses (same
@@ -136,13 +162,25 @@ func (s *Service) SetSetting(ctx context.Context, domainID, userID string, useAc
 	if _, err := s.accounts.User(ctx, domainID, userID); err != nil {
 		return err
 	}
-	err := s.upsert(ctx, map[string]any{
-		"user_id": userID, "use_account_password": useAccountPassword, "password_hash": "", "updated_at": s.now(),
-	}, "use_account_password", "updated_at")
+	var before *store.HTTPSCredential
+	err := s.write(ctx, userID, func(tx *gorm.DB, cur *store.HTTPSCredential) error {
+		before = cur
+		return upsert(tx, map[string]any{
+			"user_id": userID, "use_account_password": useAccountPassword, "password_hash": "", "updated_at": s.now(),
+		}, "use_account_password", "updated_at")
+	})
 	if err != nil {
+		if fault.As(err) != nil {
+			return err
+		}
 		return fmt.Errorf("store HTTPS setting of user %s: %w", userID, err)
 	}
 	s.log.InfoContext(ctx, "HTTPS authentication mode set", "user_id", userID, "https_clone_iam_auth", useAccountPassword)
+	old := before == nil || before.UseAccountPassword // no row: the default, true
+	if old != useAccountPassword {
+		s.record(ctx, audit.Event{Type: audit.HTTPSSettingChanged, DomainID: domainID, TargetID: userID,
+			Detail: map[string]string{"https_clone_iam_auth": strconv.FormatBool(old) + " -> " + strconv.FormatBool(useAccountPassword)}})
+	}
 	return nil
 }
 
@@ -175,22 +213,59 @@ func (s *Service) SetPassword(ctx context.Context, domainID, userID, accountPass
 	if err != nil {
 		return fmt.Errorf("set HTTPS password: %w", err)
 	}
-	err = s.upsert(ctx, map[string]any{
-		"user_id": u.ID, "use_account_password": true, "password_hash": h, "updated_at": s.now(),
-	}, "password_hash", "updated_at")
+	var replaced bool
+	err = s.write(ctx, u.ID, func(tx *gorm.DB, cur *store.HTTPSCredential) error {
+		replaced = cur != nil && cur.PasswordHash != ""
+		return upsert(tx, map[string]any{
+			"user_id": u.ID, "use_account_password": true, "password_hash": h, "updated_at": s.now(),
+		}, "password_hash", "updated_at")
+	})
 	if err != nil {
+		if fault.As(err) != nil {
+			return err
+		}
 		return fmt.Errorf("store HTTPS password of user %s: %w", u.ID, err)
 	}
-	s.log.InfoContext(ctx, "HTTPS password set", "user_id", u.ID)
+	s.log.InfoContext(ctx, "HTTPS password set", "user_id", u.ID, "replaced", replaced)
+	s.record(ctx, audit.Event{Type: audit.HTTPSPasswordSet, DomainID: u.DomainID, TargetID: u.ID,
+		Detail: map[string]string{"replaced": strconv.FormatBool(replaced)}})
 	return nil
+}
+
+// write runs change in a transaction that holds the user's row lock and
+// passes it the user's credential row as it is (nil: none). The lock
+// serializes the credential changes of one user (and the administrator
+// reset, which takes the same lock before clearing the HTTPS password), so
+// what change sees as "before" is exact for the audit record. A user
+// deleted meanwhile is fault.UserNotFound.
+func (s *Service) write(ctx context.Context, userID string, change func(tx *gorm.DB, cur *store.HTTPSCredential) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u store.User
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").Where("id = ?", userID).Take(&u).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fault.New(fault.UserNotFound, "Could not find user: %s.", userID)
+		}
+		if err != nil {
+			return err
+		}
+		var rows []store.HTTPSCredential
+		if err := tx.Where("user_id = ?", userID).Limit(1).Find(&rows).Error; err != nil {
+			return err
+		}
+		var cur *store.HTTPSCredential
+		if len(rows) == 1 {
+			cur = &rows[0]
+		}
+		return change(tx, cur)
+	})
 }
 
 // upsert inserts the user's row with the values of row or, when it exists,
 // updates only the columns named in update: one statement, safe against a
 // concurrent first write. A map, not a struct: GORM replaces a zero field
 // that has a column default (UseAccountPassword false) by the default.
-func (s *Service) upsert(ctx context.Context, row map[string]any, update ...string) error {
-	return s.db.WithContext(ctx).Model(&store.HTTPSCredential{}).Clauses(clause.OnConflict{
+func upsert(tx *gorm.DB, row map[string]any, update ...string) error {
+	return tx.Model(&store.HTTPSCredential{}).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "user_id"}},
 		DoUpdates: clause.AssignmentColumns(update),
 	}).Create(row).Error
