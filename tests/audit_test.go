@@ -60,6 +60,38 @@ func auditOf(evs []auditEvent, typ string) []auditEvent {
 	return out
 }
 
+// auditBootstrap splits off the one event every fresh domain starts with:
+// the bootstrap CIAM client created by latchkey itself (actor_type system,
+// no actor, no source address), the oldest event. The client must be one of
+// the domain's clients. It returns that event and the others.
+func auditBootstrap(t testing.TB, e *env, adminTok string, evs []auditEvent) (auditEvent, []auditEvent) {
+	t.Helper()
+	var boot []auditEvent
+	var rest []auditEvent
+	for _, ev := range evs {
+		if ev.ActorType == "system" {
+			boot = append(boot, ev)
+		} else {
+			rest = append(rest, ev)
+		}
+	}
+	if len(boot) != 1 || evs[len(evs)-1].ID != boot[0].ID {
+		t.Fatalf("want exactly one system event, the oldest: %+v", boot)
+	}
+	b := boot[0]
+	if b.Type != "ciam_client.created" || b.DomainID != e.DomainID || b.ActorID != "" || b.SourceIP != "" ||
+		b.Outcome != "success" || b.TargetID == "" ||
+		!maps.Equal(b.Detail, map[string]string{"client_id": b.TargetID, "name": "bootstrap"}) {
+		t.Errorf("bootstrap client event = %+v", b)
+	}
+	r := e.do(req{Method: "GET", Path: ciamClients, Token: adminTok})
+	mustStatus(t, r, http.StatusOK)
+	if !strings.Contains(string(r.Body), `"`+b.TargetID+`"`) {
+		t.Errorf("the bootstrap event names client %s, not a client of the domain: %s", b.TargetID, r.Body)
+	}
+	return b, rest
+}
+
 func TestAuditTrail(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -97,10 +129,11 @@ func TestAuditTrail(t *testing.T) {
 			t.Fatalf("a password appears in the audit trail")
 		}
 	}
-	all, next := auditList(t, e, adm, nil)
+	full, next := auditList(t, e, adm, nil)
 	if next != "" {
 		t.Fatalf("unexpected next page: %s", next)
 	}
+	_, all := auditBootstrap(t, e, adm, full)
 	want := map[string]int{"password_policy.changed": 1, "login_policy.changed": 1, "password.changed": 1,
 		"password.reset": 1, "credential.verification_failed": 3, "credential.locked": 1, "login_protect.changed": 1}
 	for typ, n := range want {
@@ -158,8 +191,14 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("since the future: %d", len(got))
 	}
 	got, _ = auditList(t, e, adm, url.Values{"since": {start.Format(time.RFC3339Nano)}, "until": {time.Now().UTC().Add(time.Minute).Format(time.RFC3339)}})
-	if len(got) != len(all) {
-		t.Errorf("since/until: %d of %d", len(got), len(all))
+	inWindow := 0 // the bootstrap event may be older than start
+	for _, ev := range full {
+		if ts, _ := time.Parse("2006-01-02T15:04:05.000000Z", ev.Time); !ts.Before(start) {
+			inWindow++
+		}
+	}
+	if len(got) != inWindow {
+		t.Errorf("since/until: %d of %d", len(got), inWindow)
 	}
 	// Paging with limit and marker walks everything once.
 	var walked []auditEvent
@@ -179,11 +218,11 @@ func TestAuditTrail(t *testing.T) {
 		}
 		marker = next
 	}
-	if len(walked) != len(all) {
-		t.Fatalf("paging saw %d of %d", len(walked), len(all))
+	if len(walked) != len(full) {
+		t.Fatalf("paging saw %d of %d", len(walked), len(full))
 	}
-	for i := range all {
-		if walked[i].ID != all[i].ID {
+	for i := range full {
+		if walked[i].ID != full[i].ID {
 			t.Fatalf("paging order differs at %d", i)
 		}
 	}
@@ -282,7 +321,7 @@ func TestAuditMFAAndAccessKeys(t *testing.T) {
 	mustStatus(t, e.signed(akSigned{Method: "GET", Path: "/v3/auth/domains"}, akB, strings.Repeat("x", 40)), http.StatusUnauthorized)
 	mustStatus(t, e.do(req{Method: "DELETE", Path: "/v3.0/OS-CREDENTIAL/credentials/" + akA, Token: aliceTok}), http.StatusNoContent)
 
-	all := auditAll(t, e, adm, 4)
+	_, all := auditBootstrap(t, e, adm, auditAll(t, e, adm, 4))
 	want := map[string]int{"mfa_device.created": 3, "mfa_device.bound": 2, "mfa_device.unbound": 2, "mfa_device.deleted": 1,
 		"access_key.created": 2, "access_key.updated": 1, "access_key.deleted": 1}
 	n := 0
@@ -326,6 +365,117 @@ func TestAuditMFAAndAccessKeys(t *testing.T) {
 	got, _ := auditList(t, e, adm, url.Values{"user_id": {bob}})
 	if len(got) != 4 || got[0].Type != "access_key.created" || got[1].Type != "mfa_device.unbound" {
 		t.Errorf("bob's events: %+v", got)
+	}
+}
+
+// CodeArts Repo HTTPS Git and CIAM client changes over HTTP, read back from
+// the trail: the HTTPS password set and replaced, the mode changed (only
+// real changes), the administrator reset that clears the HTTPS password,
+// and a CIAM client created and deleted — with no password or client secret
+// anywhere in the trail.
+func TestAuditRepoAndCiamClients(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	adm := e.adminToken()
+	const acct, acct2, acct3 = "Tern-Ledger.42", "Umber-Kestrel.53", "Vesper-Lynx.64"
+	const https1, https2 = "Gx7-Clone-Pass!", "Hy8-Clone-Pass?"
+	const chosenSecret = "Wren-Client-Secret.75"
+	for _, s := range []string{acct, acct2, acct3, https1, https2, chosenSecret} {
+		rememberSecret(s)
+	}
+	uid := e.createUser(adm, "audit-gitter", acct, nil)
+	tok := e.token("audit-gitter", acct)
+
+	// HTTPS password: a wrong account password is refused (the account
+	// password's verification_failed, not a set), then set and replaced.
+	rpErr(t, e.rpSetPassword(tok, acct2, https1), http.StatusUnauthorized, "CH.010008", "Invalid password.", false)
+	rpText(t, e.rpSetPassword(tok, acct, https1), "success")
+	rpText(t, e.rpSetPassword(tok, acct, https2), "success")
+	// Mode: true is the default (no change), then false, false again (no
+	// change) and back to true.
+	for _, v := range []bool{true, false, false, true, false} {
+		rpText(t, e.rpSetMode(tok, v), "success")
+	}
+	// The administrator reset clears the HTTPS password (recorded on the
+	// reset); a second reset has nothing left to clear.
+	for _, pw := range []string{acct2, acct3} {
+		mustStatus(t, e.do(req{Method: "PATCH", Path: "/v3/users/" + uid, Token: adm,
+			Body: map[string]any{"user": map[string]any{"password": pw}}}), http.StatusOK)
+	}
+	e.rpOutcome(t, adm, uid, https2, rpWrong)
+
+	// CIAM clients: one with a generated secret, one with a chosen secret
+	// (deleted again); a refused delete is not recorded.
+	genID, genSecret := ciamNewClient(t, e, adm, "audit-portal", "")
+	rememberSecret(genSecret)
+	chosenID, _ := ciamNewClient(t, e, adm, "audit-batch", chosenSecret)
+	mustStatus(t, e.do(req{Method: "DELETE", Path: ciamClients + "/" + chosenID, Token: adm}), http.StatusNoContent)
+	mustStatus(t, e.do(req{Method: "DELETE", Path: ciamClients + "/" + chosenID, Token: adm}), http.StatusNotFound)
+
+	boot, all := auditBootstrap(t, e, adm, auditAll(t, e, adm, 5))
+	// Failures: the wrong account password, and the old HTTPS password
+	// checked on both validate-https-info versions.
+	want := map[string]int{"credential.verification_failed": 3, "https_password.set": 2, "https_setting.changed": 3,
+		"password.reset": 2, "ciam_client.created": 2, "ciam_client.deleted": 1}
+	n := 0
+	for typ, c := range want {
+		if got := len(auditOf(all, typ)); got != c {
+			t.Errorf("%s: %d events, want %d", typ, got, c)
+		}
+		n += c
+	}
+	if len(all) != n {
+		t.Errorf("%d events, want %d: %+v", len(all), n, all)
+	}
+	for _, ev := range all {
+		if ev.DomainID != e.DomainID || ev.SourceIP != "127.0.0.1" || len(ev.ID) != 32 {
+			t.Errorf("event %+v", ev)
+		}
+	}
+	check := func(ev auditEvent, actor, target string, detail map[string]string) {
+		t.Helper()
+		if ev.ActorID != actor || ev.ActorType != "user" || ev.TargetID != target || ev.Outcome != "success" || !maps.Equal(ev.Detail, detail) {
+			t.Errorf("%s: actor %s/%s target %s outcome %s detail %v; want actor %s target %s detail %v",
+				ev.Type, ev.ActorID, ev.ActorType, ev.TargetID, ev.Outcome, ev.Detail, actor, target, detail)
+		}
+	}
+	// Newest first.
+	sets := auditOf(all, "https_password.set")
+	check(sets[1], uid, uid, map[string]string{"replaced": "false"})
+	check(sets[0], uid, uid, map[string]string{"replaced": "true"})
+	modes := auditOf(all, "https_setting.changed")
+	for i, d := range []string{"true -> false", "false -> true", "true -> false"} {
+		check(modes[len(modes)-1-i], uid, uid, map[string]string{"https_clone_iam_auth": d})
+	}
+	resets := auditOf(all, "password.reset")
+	check(resets[1], e.AdminID, uid, map[string]string{"must_change": "false", "https_password_cleared": "true"})
+	check(resets[0], e.AdminID, uid, map[string]string{"must_change": "false"})
+	created := auditOf(all, "ciam_client.created")
+	check(created[1], e.AdminID, genID, map[string]string{"client_id": genID, "name": "audit-portal"})
+	check(created[0], e.AdminID, chosenID, map[string]string{"client_id": chosenID, "name": "audit-batch"})
+	check(auditOf(all, "ciam_client.deleted")[0], e.AdminID, chosenID, map[string]string{"client_id": chosenID})
+	if boot.TargetID == genID || boot.TargetID == chosenID {
+		t.Errorf("bootstrap event names a client created later: %+v", boot)
+	}
+
+	// The new types are filters; the user's filter finds its HTTPS events
+	// and resets, not the clients.
+	for typ, c := range map[string]int{"https_password.set": 2, "https_setting.changed": 3, "ciam_client.created": 3, "ciam_client.deleted": 1} {
+		if got, _ := auditList(t, e, adm, url.Values{"type": {typ}}); len(got) != c {
+			t.Errorf("type filter %s: %d events, want %d", typ, len(got), c)
+		}
+	}
+	if got, _ := auditList(t, e, adm, url.Values{"user_id": {uid}}); len(got) != 10 {
+		t.Errorf("user filter: %d events, want 10: %+v", len(got), got)
+	}
+
+	// No password or client secret anywhere in the trail as served.
+	r := e.do(req{Method: "GET", Path: auditPath + "?limit=1000", Token: adm})
+	mustStatus(t, r, http.StatusOK)
+	for _, s := range []string{acct, acct2, acct3, https1, https2, chosenSecret, genSecret} {
+		if strings.Contains(string(r.Body), s) {
+			t.Errorf("a secret (%s...) appears in the audit trail", s[:3])
+		}
 	}
 }
 
@@ -464,10 +614,18 @@ func TestAuditNoSecrets(t *testing.T) {
 	// The whole trail, every page (small pages: paging is exercised too).
 	all := auditAll(t, e, adm, 7)
 	for _, typ := range []string{"password.changed", "password.reset", "credential.verification_failed", "login_protect.changed",
-		"mfa_device.created", "mfa_device.bound", "login_code.sent", "access_key.created"} {
+		"mfa_device.created", "mfa_device.bound", "login_code.sent", "access_key.created",
+		"https_password.set", "https_setting.changed", "ciam_client.created"} {
 		if len(auditOf(all, typ)) == 0 {
 			t.Errorf("no %s event: the operations above did not all run", typ)
 		}
+	}
+	// The bootstrap client (configured id) and the one the admin created.
+	if boot, _ := auditBootstrap(t, e, adm, all); boot.TargetID != ciamBootID {
+		t.Errorf("bootstrap client event about %s, want %s", boot.TargetID, ciamBootID)
+	}
+	if got := auditOf(all, "ciam_client.created"); len(got) != 2 || got[0].ActorID != e.AdminID || got[0].Detail["name"] != "quill-app" {
+		t.Errorf("ciam_client.created: %+v", got)
 	}
 	if sent := auditOf(all, "login_code.sent"); len(sent) != 1 || !maps.Equal(sent[0].Detail, map[string]string{"channel": "sms"}) ||
 		sent[0].TargetID != uid || sent[0].ActorType != "anonymous" {

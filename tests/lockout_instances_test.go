@@ -38,8 +38,10 @@ import (
 // without hashing. This is causal, not a timing guess: if a hold happens to
 // end too early (slow machine), the observation is merely inconclusive and
 // the step is repeated with a longer hold; it never passes a server that
-// hashed. The failed-verification audit events count the verifications that
-// did run.
+// hashed. Holds are sized from a calibration burst against an account that is
+// already locked (how long 50 refusals take on this machine right now, e.g.
+// under -race). The failed-verification audit events count the
+// verifications that did run.
 
 const (
 	liPw    = "Twin-Instance-47"
@@ -54,7 +56,7 @@ const (
 	// liHoldAttempts is how often a "without hashing" step is tried, the
 	// hold doubling each time, before the test gives up as inconclusive.
 	liHoldAttempts = 4
-	liHoldStart    = 2 * time.Second
+	liHoldMin      = 2 * time.Second
 )
 
 func init() {
@@ -107,15 +109,20 @@ func (c holdCost) phc() string {
 }
 
 // liPerPass measures one argon2id pass over 4 MiB on e's hasher (its slot
-// must be free), to size holds.
+// must be free), to size holds. Each hold then refines it (hashHold.perPass).
 func liPerPass(t *testing.T, e *env) time.Duration {
 	t.Helper()
-	const passes = 4
-	start := time.Now()
-	if _, _, err := e.App.Hasher.Verify(context.Background(), "calibrate", holdCost{4096, passes}.phc()); err != nil {
-		t.Fatalf("calibrate hold: %v", err)
+	// Long enough that the fixed costs (allocation, first touch of the
+	// memory) do not inflate the pass time.
+	for passes := uint32(8); ; passes *= 4 {
+		start := time.Now()
+		if _, _, err := e.App.Hasher.Verify(context.Background(), "calibrate", holdCost{4096, passes}.phc()); err != nil {
+			t.Fatalf("calibrate hold: %v", err)
+		}
+		if took := time.Since(start); took >= 200*time.Millisecond || passes >= 1000/4 {
+			return max(took/time.Duration(passes), time.Microsecond)
+		}
 	}
-	return max(time.Since(start)/passes, time.Microsecond)
 }
 
 // holdCostFor sizes a hold to last about target.
@@ -128,9 +135,34 @@ func holdCostFor(perPass, target time.Duration) holdCost {
 }
 
 // hashHold is one running hold.
-type hashHold struct{ done chan struct{} }
+type hashHold struct {
+	done chan struct{}
+	cost holdCost
+	took time.Duration // set when done
+}
 
-// running reports whether the hold still occupies its instance's hashing slot.
+// perPass is the time of one pass over 4 MiB this hold showed (under the
+// load it was held in).
+func (h *hashHold) perPass() time.Duration {
+	return max(h.took*4096/time.Duration(h.cost.passes)/time.Duration(h.cost.memKiB), time.Microsecond)
+}
+
+// liRecalibrate returns the fastest pass time the ended holds showed, so that
+// the next hold lasts at least as long as planned.
+func liRecalibrate(perPass time.Duration, holds []*hashHold) time.Duration {
+	if len(holds) == 0 {
+		return perPass
+	}
+	p := holds[0].perPass()
+	for _, h := range holds[1:] {
+		p = min(p, h.perPass())
+	}
+	return p
+}
+
+// running reports whether the hold still occupies its instance's hashing
+// slot. (The slot is given back a few instructions before done is closed; a
+// request cannot hash, record its failure and answer within that gap.)
 func (h *hashHold) running() bool {
 	select {
 	case <-h.done:
@@ -146,11 +178,13 @@ func (h *hashHold) running() bool {
 // hold starts: the test sends no request meanwhile.
 func holdHashing(t *testing.T, e *env, c holdCost) *hashHold {
 	t.Helper()
-	h := &hashHold{done: make(chan struct{})}
+	h := &hashHold{done: make(chan struct{}), cost: c}
 	phc := c.phc()
+	start := time.Now()
 	go func() {
 		defer close(h.done)
 		_, _, _ = e.App.Hasher.Verify(context.Background(), "hold", phc) // never matches; only its duration counts
+		h.took = time.Since(start)
 	}()
 	t.Cleanup(func() { <-h.done })
 	// A DummyVerify with a canceled context takes a free slot (and hashes
@@ -209,7 +243,8 @@ type liAnswer struct {
 	status     int
 	code       string // error_code
 	retryAfter string
-	held       bool // the answering instance's hold was still running when the answer arrived
+	held       bool      // the answering instance's hold was still running when the answer arrived
+	sent       time.Time // when the request was sent
 	err        error
 }
 
@@ -218,6 +253,7 @@ func liToken(base, name, password string) liAnswer {
 	if err != nil {
 		return liAnswer{err: err}
 	}
+	sent := time.Now()
 	res, err := liClient.Post(base+"/v3/auth/tokens?nocatalog=true", "application/json", bytes.NewReader(raw))
 	if err != nil {
 		return liAnswer{err: err}
@@ -227,7 +263,7 @@ func liToken(base, name, password string) liAnswer {
 	if err != nil {
 		return liAnswer{err: err}
 	}
-	a := liAnswer{status: res.StatusCode, retryAfter: res.Header.Get("Retry-After")}
+	a := liAnswer{status: res.StatusCode, retryAfter: res.Header.Get("Retry-After"), sent: sent}
 	if res.StatusCode != http.StatusCreated {
 		var env struct {
 			Error struct {
@@ -298,6 +334,16 @@ func liLocks(t *testing.T, e *env, adm, uid, credential string) []auditEvent {
 	return out
 }
 
+// liLockedUntil reads the end of the lock from a credential.locked event.
+func liLockedUntil(t *testing.T, ev auditEvent) time.Time {
+	t.Helper()
+	until, err := time.Parse("2006-01-02T15:04:05.000000Z", ev.Detail["locked_until"])
+	if err != nil {
+		t.Fatalf("locked_until %q: %v", ev.Detail["locked_until"], err)
+	}
+	return until
+}
+
 func liRemainings(evs []auditEvent) []string {
 	var out []string
 	for _, ev := range evs {
@@ -305,6 +351,53 @@ func liRemainings(evs []auditEvent) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// liGuesses sends n concurrent token requests for name with password,
+// request i to insts[i%len(insts)], and marks each answer held when holds
+// (may be nil) shows its instance's hold still running on arrival.
+func liGuesses(insts []*env, holds []*hashHold, n int, name, password string) []liAnswer {
+	answers := make([]liAnswer, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			inst := i % len(insts)
+			ans := liToken(insts[inst].URL, name, password)
+			ans.inst = inst
+			if holds != nil {
+				ans.held = holds[inst].running()
+			}
+			answers[i] = ans
+		})
+	}
+	close(start)
+	wg.Wait()
+	return answers
+}
+
+// liHoldTarget measures how long liBurst concurrent refusals of an already
+// locked account take right now, spread over insts (no hashing involved), and
+// returns a hold length comfortably above it: the holds themselves keep CPUs
+// busy while the burst runs.
+func liHoldTarget(t *testing.T, insts []*env, adm string) time.Duration {
+	t.Helper()
+	a := insts[0]
+	const name = "calibrated"
+	a.createUser(adm, name, liPw, nil)
+	for range liFailedTimes {
+		ksErr(t, a.do(req{Method: "POST", Path: "/v3/auth/tokens", Body: passwordAuth(name, liWrong)}), http.StatusUnauthorized, "IAM.0062")
+	}
+	start := time.Now()
+	for i, ans := range liGuesses(insts, nil, liBurst, name, liWrong) {
+		if ans.err != nil || ans.status != http.StatusUnauthorized || ans.code != "IAM.0061" {
+			t.Fatalf("calibration guess %d on a locked account: %d %s %v", i, ans.status, ans.code, ans.err)
+		}
+	}
+	took := time.Since(start)
+	t.Logf("%d refusals of a locked account took %v", liBurst, took)
+	return max(liHoldMin, 8*took)
 }
 
 // frozenAt is a lockout clock stopped at t0 (both instances get the same one).
@@ -319,11 +412,11 @@ func TestLockoutInstancesConcurrentGuesses(t *testing.T) {
 	a, b, adm := liPair(t)
 	insts := []*env{a, b}
 	perPass := liPerPass(t, a)
+	target := liHoldTarget(t, insts, adm)
 
 	// 1. The burst. Each attempt uses a fresh user; only the "without
 	// hashing" proof can need a repeat (a hold that ended too early).
 	var uid, name string
-	target := liHoldStart
 	for attempt := 1; ; attempt++ {
 		name = fmt.Sprintf("herd%d", attempt)
 		uid = a.createUser(adm, name, liPw, nil)
@@ -335,21 +428,9 @@ func TestLockoutInstancesConcurrentGuesses(t *testing.T) {
 			target *= 2
 			continue
 		}
-		answers := make([]liAnswer, liBurst)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range liBurst {
-			wg.Go(func() {
-				<-start
-				inst := i % 2 // spread evenly over A and B
-				ans := liToken(insts[inst].URL, name, liWrong)
-				ans.inst, ans.held = inst, holds[inst].running()
-				answers[i] = ans
-			})
-		}
-		close(start)
-		wg.Wait()
+		answers := liGuesses(insts, holds, liBurst, name, liWrong) // spread evenly over A and B
 		waitHolds(holds)
+		perPass = liRecalibrate(perPass, holds)
 
 		wrong, locked, refusedHeld := 0, 0, 0
 		perInst := [2]int{}
@@ -362,9 +443,9 @@ func TestLockoutInstancesConcurrentGuesses(t *testing.T) {
 				perInst[ans.inst]++
 			case ans.status == http.StatusUnauthorized && ans.code == "IAM.0061":
 				locked++
-				// Refused before the lock (the 3 attempts in flight): the
-				// window's end, 15 minutes; after it: the lock's 20 minutes.
-				liRetryAfter(t, fmt.Sprintf("guess %d", i), ans.retryAfter, 1, liLockMin*60)
+				if ans.retryAfter == "" {
+					t.Errorf("guess %d: locked answer without Retry-After", i)
+				}
 				if ans.held {
 					refusedHeld++
 				}
@@ -376,8 +457,8 @@ func TestLockoutInstancesConcurrentGuesses(t *testing.T) {
 			t.Fatalf("%d wrong-password answers (IAM.0062) and %d locked (IAM.0061), want %d and %d",
 				wrong, locked, liFailedTimes, liBurst-liFailedTimes)
 		}
-		t.Logf("attempt %d: IAM.0062 per instance %v; %d of %d refusals answered while hashing was held (hold ~%v)",
-			attempt, perInst, refusedHeld, locked, target)
+		t.Logf("attempt %d: IAM.0062 per instance %v; %d of %d refusals answered while hashing was held (holds of %v and %v)",
+			attempt, perInst, refusedHeld, locked, holds[0].took.Round(time.Millisecond), holds[1].took.Round(time.Millisecond))
 
 		// The verifications that ran: exactly one failure event each, read
 		// through the other instance.
@@ -389,6 +470,19 @@ func TestLockoutInstancesConcurrentGuesses(t *testing.T) {
 		if len(locks) != 1 || locks[0].Detail["failures"] != strconv.Itoa(liFailedTimes) ||
 			locks[0].Detail["lockout_minutes"] != strconv.Itoa(liLockMin) {
 			t.Fatalf("lock events %+v, want exactly one", locks)
+		}
+		// Refused before the lock (attempts in flight): the window's end,
+		// 15 minutes; after it: the lock's end, 20 minutes. Either way no
+		// later than the lock's end as seen from when the request was sent.
+		// (Not "<= lockout_duration": lockout.Begin reads its clock before
+		// its UPDATE, which can wait while another instance sets the lock,
+		// so a refusal may say 1201 seconds for a 20-minute lock.)
+		until := liLockedUntil(t, locks[0])
+		for i, ans := range answers {
+			if ans.code == "IAM.0061" {
+				hi := int((until.Sub(ans.sent) + time.Second - 1) / time.Second)
+				liRetryAfter(t, fmt.Sprintf("guess %d", i), ans.retryAfter, 1, hi)
+			}
 		}
 		if refusedHeld == locked {
 			break // every refusal was answered while neither instance could hash
@@ -410,7 +504,9 @@ func TestLockoutInstancesConcurrentGuesses(t *testing.T) {
 		t.Fatalf("status %+v, %v: want locked", st, err)
 	}
 
-	// 2. The right password on either instance is refused, without hashing.
+	// 2. The right password on either instance is refused, without hashing
+	// (two sequential requests: the shortest hold is plenty).
+	target = liHoldMin
 	for attempt := 1; ; attempt++ {
 		holds := holdBoth(t, insts, holdCostFor(perPass, target))
 		if holds == nil {
@@ -426,6 +522,7 @@ func TestLockoutInstancesConcurrentGuesses(t *testing.T) {
 			answers[i].held = holds[i].running()
 		}
 		waitHolds(holds)
+		perPass = liRecalibrate(perPass, holds)
 		for i, ans := range answers {
 			if ans.err != nil || ans.status != http.StatusUnauthorized || ans.code != "IAM.0061" {
 				t.Fatalf("right password on instance %d while locked: %d %s %v", i, ans.status, ans.code, ans.err)
@@ -449,10 +546,7 @@ func TestLockoutInstancesConcurrentGuesses(t *testing.T) {
 
 	// The lock ends by time only. Both instances' lockout clocks are frozen
 	// at the same instants, taken from the lock event.
-	until, err := time.Parse("2006-01-02T15:04:05.000000Z", liLocks(t, b, adm, uid, "password")[0].Detail["locked_until"])
-	if err != nil {
-		t.Fatalf("locked_until: %v", err)
-	}
+	until := liLockedUntil(t, liLocks(t, b, adm, uid, "password")[0])
 	if d := time.Until(until); d <= liPeriodMin*time.Minute || d > liLockMin*time.Minute {
 		t.Fatalf("locked until %v from now, want lockout_duration (%d minutes)", d, liLockMin)
 	}

@@ -84,7 +84,13 @@ func (o *Outbox) claim(ctx context.Context, names []string, now time.Time) ([]st
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	owner := newID()
-	db := o.db.WithContext(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The claim runs to completion once started: a claim that committed but
+	// whose answer was cut off by a cancelled ctx would leave rows leased
+	// (and an attempt counted) with nobody to hand them back.
+	db := o.db.WithContext(context.WithoutCancel(ctx))
 	res := db.Exec(fmt.Sprintf(claimSQL, lock), map[string]any{
 		"owner": owner, "until": now.Add(o.cfg.Lease).UnixMicro(), "names": names,
 		"now": now.UnixMicro(), "n": o.cfg.Batch,
@@ -95,6 +101,7 @@ func (o *Outbox) claim(ctx context.Context, names []string, now time.Time) ([]st
 	if res.RowsAffected == 0 {
 		return nil, nil
 	}
+	// Read them the same way: deliver hands them back if ctx has ended.
 	var rows []store.OutboxMessage
 	if err := db.Where("lease_owner = ?", owner).Order("next_attempt_at, id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("notify: read claimed messages: %w", err)

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -67,7 +69,7 @@ func (w *nullWriter) WriteHeader(code int)        { w.code = code }
 
 func serve(b *testing.B, e http.Handler, method, path, body string) {
 	b.ReportAllocs()
-	b.ResetTimer()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		w := &nullWriter{h: http.Header{}}
 		for pb.Next() {
@@ -88,6 +90,29 @@ func serve(b *testing.B, e http.Handler, method, path, body string) {
 			}
 		}
 	})
+}
+
+// reportCPU resets the timer and returns a func that reports the process
+// CPU time per operation (cpu-ns/op: user+system, GC included). On a shared
+// machine wall time per op swings with other load; CPU time per op does not,
+// so compare ratios of cpu-ns/op across benchmarks measured in the same run.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	b.ResetTimer()
+	return func() {
+		b.StopTimer()
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // serveHTTP measures over real loopback HTTP (keep-alive), net/http included.

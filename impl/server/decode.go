@@ -51,9 +51,20 @@ func strictJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3
 	if _, err := io.Copy(&p.buf, body); err != nil {
 		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
 	}
-	v, ok := p.parse(p.buf.Bytes())
+	return p.decode(p.buf.Bytes())
+}
+
+// decodeJSON is strictJSON on a body already in memory.
+func decodeJSON(data []byte) (any, error) {
+	p := parsers.Get().(*jsonParser)
+	defer p.release()
+	return p.decode(data)
+}
+
+func (p *jsonParser) decode(data []byte) (any, error) {
+	v, ok := p.parse(data)
 	if !ok || p.nul && hasNUL(v) {
-		return strictJSONStd(p.buf.Bytes())
+		return strictJSONStd(data)
 	}
 	return v, nil
 }
