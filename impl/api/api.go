@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/impl/clients"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/gitcreds"
+	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/mfa"
 	"github.com/latchkey/latchkey/impl/notify"
 	"github.com/latchkey/latchkey/impl/policies"
@@ -47,7 +48,9 @@ type Deps struct {
 	Outbox *notify.Outbox
 	// AccessKeys holds the permanent access keys (AK/SK) of users (issue 6).
 	AccessKeys *accesskeys.Service
-	PublicURL  string
+	// Lockout answers whether a credential is locked (CIAM "locked").
+	Lockout   *lockout.Guard
+	PublicURL string
 	// CIAMTokenLifetime is the life of CIAM access tokens (expires_in);
 	// 0 means 1800 s.
 	CIAMTokenLifetime time.Duration

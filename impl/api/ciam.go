@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/gen"
 	"github.com/latchkey/latchkey/impl/accounts"
 	"github.com/latchkey/latchkey/impl/authn"
 	"github.com/latchkey/latchkey/impl/clients"
 	"github.com/latchkey/latchkey/impl/fault"
+	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/store"
 	"github.com/latchkey/latchkey/impl/tokens"
 )
@@ -324,18 +324,13 @@ func (h *Handlers) ciamUser(u *store.User, locked bool) gen.CiamUser {
 }
 
 // passwordLocked reports whether the login policy currently locks the
-// user's account password (the lockout counter of kind "password").
+// user's account password; the lockout guard is the one source of truth.
 func (h *Handlers) passwordLocked(ctx context.Context, userID string) (bool, error) {
-	var c store.LockoutCounter
-	err := h.DB.WithContext(ctx).Select("locked_until").
-		Where("user_id = ? AND kind = ?", userID, "password").Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return false, nil
-	}
+	st, err := h.Lockout.Status(ctx, userID, lockout.KindPassword)
 	if err != nil {
 		return false, err
 	}
-	return c.LockedUntil > h.now().UnixMicro(), nil
+	return st.Locked, nil
 }
 
 // CiamUpdateUserPwd sets a user's password without the old one (seed 003,

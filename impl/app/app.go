@@ -146,6 +146,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.D
 		Outbox: outbox,
 		// Permanent access keys (AK/SK).
 		AccessKeys: akeys,
+		Lockout:    guard,
 	})
 	spec, err := gen.GetSwagger()
 	if err != nil {

@@ -194,7 +194,9 @@ func (g *Guard) Begin(ctx context.Context, domainID, userID string, kind Kind) (
 		}
 		if row.UserID != "" {
 			g.refused.of(kind).Add(1)
-			return nil, refusal(row, kind, now)
+			// The clock is read again: the UPDATE may have waited for another
+			// instance that set the lock meanwhile.
+			return nil, refusal(row, kind, g.now())
 		}
 		// No row yet: the first verification of this credential.
 		lp, err := g.pol.Login(ctx, domainID)
@@ -217,8 +219,18 @@ func (g *Guard) Begin(ctx context.Context, domainID, userID string, kind Kind) (
 func refusal(row store.LockoutCounter, kind Kind, now time.Time) error {
 	until := row.LockedUntil
 	if until <= now.UnixMicro() {
-		// Not locked yet: the window's attempts are all taken by
-		// verifications in flight. They end the window or set the lock.
+		if row.Attempts > row.Failures {
+			// Not locked: the window's attempts are taken by verifications
+			// still in flight, which end within one hash (or, if an
+			// instance died, when the window ends). Telling a person to
+			// wait for the whole window would be wrong; a second is right.
+			e := fault.New(fault.Locked, "Too many %s attempts are in progress. Try again in a moment.", noun(kind))
+			e.RetryAfter = time.Second
+			e.Remaining = 0
+			return e
+		}
+		// Failures alone use up a limit the policy has just lowered: they
+		// count until the window ends.
 		until = row.WindowEnd
 	}
 	wait := time.UnixMicro(until).Sub(now)
