@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/impl/audit"
+	"github.com/latchkey/latchkey/impl/audit/audittest"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/passwords"
@@ -15,33 +16,11 @@ import (
 	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
-type auditLog struct {
-	mu   sync.Mutex
-	list []audit.Event
-}
-
-func (a *auditLog) Record(_ context.Context, ev audit.Event) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.list = append(a.list, ev)
-	return nil
-}
-
-func (a *auditLog) types() []audit.Type {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []audit.Type
-	for _, ev := range a.list {
-		out = append(out, ev.Type)
-	}
-	return out
-}
-
 // guarded is a fixture whose service counts password failures with a real
 // lockout guard and reads real per-domain policies, all on one clock.
-func guarded(t *testing.T, env storetest.DB, limit int) (*fixture, *lockout.Guard, *auditLog) {
+func guarded(t *testing.T, env storetest.DB, limit int) (*fixture, *lockout.Guard, *audittest.Recorder) {
 	t.Helper()
-	rec := &auditLog{}
+	rec := &audittest.Recorder{}
 	var pol *policies.Service
 	var g *lockout.Guard
 	f := newFixture(t, env, WithAudit(rec),
@@ -97,7 +76,7 @@ func TestAuthenticateLockout(t *testing.T) {
 		if _, _, err := f.svc.Authenticate(f.ctx, ref, "Quartz-Key.77"); err != nil {
 			t.Fatalf("after the lock: %v", err)
 		}
-		got := rec.types()
+		got := rec.Types()
 		want := map[audit.Type]int{audit.VerificationFailed: 3, audit.CredentialLocked: 1}
 		for _, ty := range got {
 			want[ty]--
@@ -133,7 +112,7 @@ func TestChangePasswordLockout(t *testing.T) {
 		}
 		wantReason(t, f.svc.ResetPassword(f.ctx, f.dom.ID, u.ID, "Velvet-Key.99", true), "")
 		n := map[audit.Type]int{}
-		for _, ty := range rec.types() {
+		for _, ty := range rec.Types() {
 			n[ty]++
 		}
 		if n[audit.PasswordChanged] != 1 || n[audit.PasswordReset] != 1 || n[audit.VerificationFailed] != 4 || n[audit.CredentialLocked] != 0 {

@@ -1,68 +1,18 @@
 package gitcreds
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"log/slog"
-	"maps"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/latchkey/latchkey/impl/accounts"
 	"github.com/latchkey/latchkey/impl/audit"
+	"github.com/latchkey/latchkey/impl/audit/audittest"
 	"github.com/latchkey/latchkey/impl/authn"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/store"
 	"github.com/latchkey/latchkey/impl/store/storetest"
 )
-
-// lockedBuffer is a log sink shared by the services under test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// storedEvents reads every audit row as stored, in order.
-func storedEvents(t testing.TB, db *store.DB) []store.AuditEvent {
-	t.Helper()
-	var rows []store.AuditEvent
-	if err := db.Order("seq").Find(&rows).Error; err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
-// sameJSON compares two JSON objects of strings (the stored detail escapes
-// ">" as \u003e).
-func sameJSON(t testing.TB, got, want string) bool {
-	t.Helper()
-	var g, w map[string]string
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		t.Fatalf("stored detail %q: %v", got, err)
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("wanted detail %q: %v", want, err)
-	}
-	return maps.Equal(g, w)
-}
-
-func rowText(r store.AuditEvent) string {
-	return strings.Join([]string{r.ID, r.DomainID, r.Type, r.ActorID, r.ActorType, r.TargetID, r.SourceIP, r.Outcome, r.Detail}, "|")
-}
 
 // TestAuditEvents walks the audited HTTPS Git changes with the real audit
 // log: a password set and replaced, mode changes (only real changes), and
@@ -73,11 +23,9 @@ func rowText(r store.AuditEvent) string {
 func TestAuditEvents(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
-		logs := &lockedBuffer{}
-		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		trail := audit.New(f.db, log, audit.WithClock(f.clock.Now))
-		f.accts = accounts.New(f.db, f.hasher, nil, log, accounts.WithClock(f.clock.Now), accounts.WithAudit(trail))
-		f.svc = New(f.db, f.accts, f.hasher, log, WithClock(f.clock.Now), WithAudit(trail))
+		trail := audittest.New(f.db, f.clock.Now)
+		f.accts = accounts.New(f.db, f.hasher, nil, trail.Logger, accounts.WithClock(f.clock.Now), accounts.WithAudit(trail.Log))
+		f.svc = New(f.db, f.accts, f.hasher, trail.Logger, WithClock(f.clock.Now), WithAudit(trail.Log))
 
 		alice := f.mkUser(t, "alice", acctPw)
 		bob := f.mkUser(t, "bob", acctPw)
@@ -93,67 +41,43 @@ func TestAuditEvents(t *testing.T) {
 			&authn.Principal{Kind: authn.KindCIAMClient, ClientID: "billing-app", DomainID: f.dom.ID})
 		secrets := []string{acctPw, acctPw2, httpsPw, httpsPw2}
 
-		seen := 0
-		next := func(t *testing.T) []store.AuditEvent {
-			t.Helper()
-			all := storedEvents(t, f.db)
-			out := all[seen:]
-			seen = len(all)
-			return out
-		}
-		one := func(t *testing.T) store.AuditEvent {
-			t.Helper()
-			evs := next(t)
-			if len(evs) != 1 {
-				t.Fatalf("%d events, want 1: %+v", len(evs), evs)
-			}
-			return evs[0]
-		}
-		none := func(t *testing.T, what string) {
-			t.Helper()
-			if evs := next(t); len(evs) != 0 {
-				t.Errorf("%s recorded %+v", what, evs)
-			}
-		}
 		want := func(t *testing.T, ev store.AuditEvent, typ audit.Type, actor, actorType, target, source, detail string) {
 			t.Helper()
-			if ev.Type != string(typ) || ev.DomainID != f.dom.ID || ev.ActorID != actor || ev.ActorType != actorType ||
-				ev.TargetID != target || ev.SourceIP != source || ev.Outcome != string(audit.Success) || !sameJSON(t, ev.Detail, detail) {
-				t.Errorf("event %+v\nwant type %s actor %s/%s target %s source %s detail %s", ev, typ, actor, actorType, target, source, detail)
-			}
+			audittest.Check(t, ev, audittest.Want{Type: typ, Domain: f.dom.ID, Actor: actor, ActorType: actorType,
+				Target: target, Source: source, Detail: audittest.ParseDetail(t, detail)})
 		}
 
 		// Set, then replace; refusals are not recorded.
 		wantReason(t, f.svc.SetPassword(aliceCtx, f.dom.ID, alice.ID, acctPw2, httpsPw), fault.WrongPassword)
 		wantReason(t, f.svc.SetPassword(aliceCtx, f.dom.ID, alice.ID, acctPw, "short"), fault.PasswordPolicy)
-		none(t, "refused SetPassword")
+		trail.None(t, "refused SetPassword")
 		wantReason(t, f.svc.SetPassword(aliceCtx, f.dom.ID, alice.ID, acctPw, httpsPw), "")
-		want(t, one(t), audit.HTTPSPasswordSet, alice.ID, audit.ActorUser, alice.ID, "198.51.100.7", `{"replaced":"false"}`)
+		want(t, trail.One(t), audit.HTTPSPasswordSet, alice.ID, audit.ActorUser, alice.ID, "198.51.100.7", `{"replaced":"false"}`)
 		secrets = append(secrets, f.row(t, alice.ID).PasswordHash)
 		wantReason(t, f.svc.SetPassword(aliceCtx, f.dom.ID, alice.ID, acctPw, httpsPw2), "")
-		want(t, one(t), audit.HTTPSPasswordSet, alice.ID, audit.ActorUser, alice.ID, "198.51.100.7", `{"replaced":"true"}`)
+		want(t, trail.One(t), audit.HTTPSPasswordSet, alice.ID, audit.ActorUser, alice.ID, "198.51.100.7", `{"replaced":"true"}`)
 		secrets = append(secrets, f.row(t, alice.ID).PasswordHash)
 
 		// Mode: recorded only when it changes; no row means the default
 		// (true), so a first "true" is no change and a first "false" is.
 		wantReason(t, f.svc.SetSetting(aliceCtx, f.dom.ID, alice.ID, true), "")
-		none(t, "unchanged mode (row)")
+		trail.None(t, "unchanged mode (row)")
 		wantReason(t, f.svc.SetSetting(bobCtx, f.dom.ID, bob.ID, true), "")
-		none(t, "unchanged mode (default)")
+		trail.None(t, "unchanged mode (default)")
 		wantReason(t, f.svc.SetSetting(aliceCtx, f.dom.ID, alice.ID, false), "")
-		want(t, one(t), audit.HTTPSSettingChanged, alice.ID, audit.ActorUser, alice.ID, "198.51.100.7",
+		want(t, trail.One(t), audit.HTTPSSettingChanged, alice.ID, audit.ActorUser, alice.ID, "198.51.100.7",
 			`{"https_clone_iam_auth":"true -> false"}`)
 		wantReason(t, f.svc.SetSetting(aliceCtx, f.dom.ID, alice.ID, false), "")
-		none(t, "unchanged mode")
+		trail.None(t, "unchanged mode")
 		wantReason(t, f.svc.SetSetting(aliceCtx, f.dom.ID, alice.ID, true), "")
-		want(t, one(t), audit.HTTPSSettingChanged, alice.ID, audit.ActorUser, alice.ID, "198.51.100.7",
+		want(t, trail.One(t), audit.HTTPSSettingChanged, alice.ID, audit.ActorUser, alice.ID, "198.51.100.7",
 			`{"https_clone_iam_auth":"false -> true"}`)
 		carol := f.mkUser(t, "carol", acctPw)
 		wantReason(t, f.svc.SetSetting(as(carol.ID), f.dom.ID, carol.ID, false), "")
-		want(t, one(t), audit.HTTPSSettingChanged, carol.ID, audit.ActorUser, carol.ID, "198.51.100.7",
+		want(t, trail.One(t), audit.HTTPSSettingChanged, carol.ID, audit.ActorUser, carol.ID, "198.51.100.7",
 			`{"https_clone_iam_auth":"true -> false"}`)
 		wantReason(t, f.svc.SetSetting(aliceCtx, f.dom.ID, accounts.NewID(), false), fault.UserNotFound)
-		none(t, "unknown user")
+		trail.None(t, "unknown user")
 
 		// The administrator reset clears the HTTPS password: a fact of the
 		// reset, present only when there was one to clear.
@@ -162,7 +86,7 @@ func TestAuditEvents(t *testing.T) {
 		secrets = append(secrets, reset)
 		_, err := f.accts.UpdateUser(adminCtx, f.dom.ID, alice.ID, accounts.UserInput{Password: &reset, PwdStatus: &no})
 		wantReason(t, err, "")
-		want(t, one(t), audit.PasswordReset, f.owner.ID, audit.ActorUser, alice.ID, "198.51.100.8",
+		want(t, trail.One(t), audit.PasswordReset, f.owner.ID, audit.ActorUser, alice.ID, "198.51.100.8",
 			`{"https_password_cleared":"true","must_change":"false"}`)
 		if r := f.row(t, alice.ID); r.PasswordHash != "" {
 			t.Fatal("the reset kept the HTTPS password")
@@ -171,35 +95,24 @@ func TestAuditEvents(t *testing.T) {
 		secrets = append(secrets, reset2)
 		_, err = f.accts.UpdateUser(adminCtx, f.dom.ID, alice.ID, accounts.UserInput{Password: &reset2, PwdStatus: &no})
 		wantReason(t, err, "")
-		want(t, one(t), audit.PasswordReset, f.owner.ID, audit.ActorUser, alice.ID, "198.51.100.8", `{"must_change":"false"}`)
+		want(t, trail.One(t), audit.PasswordReset, f.owner.ID, audit.ActorUser, alice.ID, "198.51.100.8", `{"must_change":"false"}`)
 
 		// The CIAM reset (a client) does the same; the user's own change
 		// keeps the HTTPS password and says nothing about it.
 		wantReason(t, f.svc.SetPassword(bobCtx, f.dom.ID, bob.ID, acctPw, httpsPw), "")
-		want(t, one(t), audit.HTTPSPasswordSet, bob.ID, audit.ActorUser, bob.ID, "198.51.100.7", `{"replaced":"false"}`)
+		want(t, trail.One(t), audit.HTTPSPasswordSet, bob.ID, audit.ActorUser, bob.ID, "198.51.100.7", `{"replaced":"false"}`)
 		secrets = append(secrets, f.row(t, bob.ID).PasswordHash)
 		wantReason(t, f.accts.ChangePassword(bobCtx, bob.ID, acctPw, acctPw2), "")
-		want(t, one(t), audit.PasswordChanged, bob.ID, audit.ActorUser, bob.ID, "198.51.100.7", `{"must_change":"false"}`)
+		want(t, trail.One(t), audit.PasswordChanged, bob.ID, audit.ActorUser, bob.ID, "198.51.100.7", `{"must_change":"false"}`)
 		if f.row(t, bob.ID).PasswordHash == "" {
 			t.Fatal("the user's own change cleared the HTTPS password")
 		}
 		wantReason(t, f.accts.ResetPassword(clientCtx, f.dom.ID, bob.ID, reset, true), "")
-		want(t, one(t), audit.PasswordReset, "billing-app", audit.ActorClient, bob.ID, "",
+		want(t, trail.One(t), audit.PasswordReset, "billing-app", audit.ActorClient, bob.ID, "",
 			`{"https_password_cleared":"true","must_change":"true"}`)
 
 		// No password or hash in any record or log line.
-		text := logs.String()
-		for _, r := range storedEvents(t, f.db) {
-			text += "\n" + rowText(r)
-		}
-		for _, s := range secrets {
-			if s == "" {
-				t.Fatal("empty secret collected")
-			}
-			if strings.Contains(text, s) {
-				t.Errorf("secret %q... appears in the audit trail or the log", s[:4])
-			}
-		}
+		trail.NoSecrets(t, secrets, nil)
 	})
 }
 
@@ -232,11 +145,8 @@ func TestAuditConcurrent(t *testing.T) {
 		run(8, func(i int) error { return f.svc.SetSetting(f.ctx, f.dom.ID, u.ID, i%2 == 0) })
 
 		fresh, replaced, toFalse, toTrue := 0, 0, 0, 0
-		for _, ev := range storedEvents(t, f.db) {
-			var d map[string]string
-			if err := json.Unmarshal([]byte(ev.Detail), &d); err != nil {
-				t.Fatal(err)
-			}
+		for _, ev := range audittest.Events(t, f.db) {
+			d := audittest.ParseDetail(t, ev.Detail)
 			switch audit.Type(ev.Type) {
 			case audit.HTTPSPasswordSet:
 				if d["replaced"] == "true" {
@@ -273,7 +183,7 @@ func TestNoAuditor(t *testing.T) {
 		u := f.mkUser(t, "nora", acctPw)
 		wantReason(t, f.svc.SetPassword(f.ctx, f.dom.ID, u.ID, acctPw, httpsPw), "")
 		wantReason(t, f.svc.SetSetting(f.ctx, f.dom.ID, u.ID, false), "")
-		if n := len(storedEvents(t, f.db)); n != 0 {
+		if n := len(audittest.Events(t, f.db)); n != 0 {
 			t.Fatalf("%d events without an auditor", n)
 		}
 	})

@@ -9,36 +9,13 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/impl/audit"
+	"github.com/latchkey/latchkey/impl/audit/audittest"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/policies"
 	"github.com/latchkey/latchkey/impl/store"
 	"github.com/latchkey/latchkey/impl/store/storetest"
 	"github.com/latchkey/latchkey/impl/testclock"
 )
-
-type events struct {
-	mu   sync.Mutex
-	list []audit.Event
-}
-
-func (e *events) Record(_ context.Context, ev audit.Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.list = append(e.list, ev)
-	return nil
-}
-
-func (e *events) count(t audit.Type) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := 0
-	for _, ev := range e.list {
-		if ev.Type == t {
-			n++
-		}
-	}
-	return n
-}
 
 // fixture is a Guard on a fresh database whose domain allows limit failures
 // in 15 minutes and locks for 20.
@@ -47,7 +24,7 @@ type fixture struct {
 	pol   *policies.Service
 	g     *Guard
 	clock *testclock.Clock
-	rec   *events
+	rec   *audittest.Recorder
 	dom   string
 	ctx   context.Context
 }
@@ -55,7 +32,7 @@ type fixture struct {
 func newFixture(t testing.TB, env storetest.DB, limit int) *fixture {
 	t.Helper()
 	f := &fixture{db: env.Open(t), clock: testclock.New(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)),
-		rec: &events{}, dom: randHex(16), ctx: context.Background()}
+		rec: &audittest.Recorder{}, dom: randHex(16), ctx: context.Background()}
 	f.pol = policies.New(f.db, quietLog())
 	if _, err := f.pol.UpdateLogin(f.ctx, f.dom, policies.LoginChange{LoginFailedTimes: &limit, LockoutDuration: ptr(20)}); err != nil {
 		t.Fatal(err)
@@ -110,8 +87,8 @@ func TestLockAfterLimitAndUnlockByTime(t *testing.T) {
 		if err != nil || !st.Locked {
 			t.Fatalf("status = %+v %v", st, err)
 		}
-		if f.rec.count(audit.VerificationFailed) != 3 || f.rec.count(audit.CredentialLocked) != 1 {
-			t.Fatalf("audit: %+v", f.rec.list)
+		if f.rec.Count(audit.VerificationFailed) != 3 || f.rec.Count(audit.CredentialLocked) != 1 {
+			t.Fatalf("audit: %+v", f.rec.Events())
 		}
 
 		f.clock.Advance(20*time.Minute - time.Second)
@@ -293,8 +270,8 @@ func TestConcurrentGuessesAcrossInstances(t *testing.T) {
 		if st, _ := second.Status(f.ctx, user, KindPassword); !st.Locked {
 			t.Fatalf("not locked after %d failures: %+v", limit, st)
 		}
-		if f.rec.count(audit.CredentialLocked)+0 > 1 {
-			t.Fatalf("locked more than once: %d", f.rec.count(audit.CredentialLocked))
+		if f.rec.Count(audit.CredentialLocked)+0 > 1 {
+			t.Fatalf("locked more than once: %d", f.rec.Count(audit.CredentialLocked))
 		}
 	})
 }

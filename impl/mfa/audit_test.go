@@ -1,40 +1,21 @@
 package mfa
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/impl/audit"
+	"github.com/latchkey/latchkey/impl/audit/audittest"
 	"github.com/latchkey/latchkey/impl/authn"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/notify"
 	"github.com/latchkey/latchkey/impl/policies"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
-
-// lockedBuffer is a log sink shared by the services under test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // containsSecret reports whether secret occurs in s. Short numeric codes
 // must stand alone (not inside a hex id or a longer number), so that a
@@ -60,33 +41,18 @@ func containsSecret(s, secret string) bool {
 	}
 }
 
-// storedEvents reads every audit row as stored, in order.
-func storedEvents(t testing.TB, db *store.DB) []store.AuditEvent {
-	t.Helper()
-	var rows []store.AuditEvent
-	if err := db.Order("seq").Find(&rows).Error; err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
-func rowText(r store.AuditEvent) string {
-	return strings.Join([]string{r.ID, r.DomainID, r.Type, r.ActorID, r.ActorType, r.TargetID, r.SourceIP, r.Outcome, r.Detail}, "|")
-}
-
 // TestAuditEvents walks every audited device change and a sent login code
 // with the real audit log and lockout, and checks each record: type, actor
 // (from the request's principal), target, domain, outcome, detail — and
 // that no seed, code, receipt or contact data is in any record or log line.
 func TestAuditEvents(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
-		logs := &lockedBuffer{}
-		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		trail := audit.New(f.db, log, audit.WithClock(f.clock.Now))
-		guard := lockout.New(f.db, policies.New(f.db, log), log, lockout.WithAudit(trail), lockout.WithClock(f.clock.Now))
+		trail := audittest.New(f.db, f.clock.Now)
+		log := trail.Logger
+		guard := lockout.New(f.db, policies.New(f.db, log), log, lockout.WithAudit(trail.Log), lockout.WithClock(f.clock.Now))
 		outbox := notify.New(f.db, log, notify.Config{Dev: true}, notify.WithClock(f.clock.Now))
-		f.svc = New(f.db, log, Config{}, WithClock(f.clock.Now), WithLockout(guard), WithOutbox(outbox), WithAudit(trail))
+		f.svc = New(f.db, log, Config{}, WithClock(f.clock.Now), WithLockout(guard), WithOutbox(outbox), WithAudit(trail.Log))
 
 		alice := f.user(t, "alice", func(u *store.User) {
 			u.AreaCode, u.Phone, u.Email = sp("0086"), sp("13800005678"), sp("alice@example.com")
@@ -99,42 +65,18 @@ func TestAuditEvents(t *testing.T) {
 		}
 		aliceCtx, bobCtx, adminCtx := as(alice), as(bob), as(admin, authn.RoleOwner)
 		var secrets []string
-		seen := 0
-		// next returns the events recorded since the last call.
-		next := func(t *testing.T) []store.AuditEvent {
-			t.Helper()
-			all := storedEvents(t, f.db)
-			out := all[seen:]
-			seen = len(all)
-			return out
-		}
+		// want checks all but the source, which is checked where it matters.
 		want := func(t *testing.T, ev store.AuditEvent, typ audit.Type, actor, actorType, target string, outcome audit.Outcome, detail string) {
 			t.Helper()
-			if ev.Type != string(typ) || ev.DomainID != f.dom.ID || ev.ActorID != actor || ev.ActorType != actorType ||
-				ev.TargetID != target || ev.Outcome != string(outcome) || ev.Detail != detail {
-				t.Errorf("event %+v\nwant type %s actor %s/%s target %s outcome %s detail %s", ev, typ, actor, actorType, target, outcome, detail)
-			}
-		}
-		one := func(t *testing.T) store.AuditEvent {
-			t.Helper()
-			evs := next(t)
-			if len(evs) != 1 {
-				t.Fatalf("%d events, want 1: %+v", len(evs), evs)
-			}
-			return evs[0]
-		}
-		none := func(t *testing.T, what string) {
-			t.Helper()
-			if evs := next(t); len(evs) != 0 {
-				t.Errorf("%s recorded %+v", what, evs)
-			}
+			audittest.Check(t, ev, audittest.Want{Type: typ, Domain: f.dom.ID, Actor: actor, ActorType: actorType,
+				Target: target, Source: ev.SourceIP, Outcome: outcome, Detail: audittest.ParseDetail(t, detail)})
 		}
 
 		// Created, then replaced while unbound.
 		c, err := f.svc.Create(aliceCtx, f.dom.ID, alice.ID, "alice-phone")
 		wantReason(t, err, "")
 		secrets = append(secrets, c.Device.Secret, c.URI)
-		ev := one(t)
+		ev := trail.One(t)
 		want(t, ev, audit.MFADeviceCreated, alice.ID, audit.ActorUser, alice.ID, audit.Success,
 			`{"replaced":"false","serial_number":"`+c.Device.SerialNumber+`"}`)
 		if ev.SourceIP != "198.51.100.7" {
@@ -143,18 +85,18 @@ func TestAuditEvents(t *testing.T) {
 		c, err = f.svc.Create(aliceCtx, f.dom.ID, alice.ID, "alice-phone")
 		wantReason(t, err, "")
 		secrets = append(secrets, c.Device.Secret, c.URI)
-		want(t, one(t), audit.MFADeviceCreated, alice.ID, audit.ActorUser, alice.ID, audit.Success,
+		want(t, trail.One(t), audit.MFADeviceCreated, alice.ID, audit.ActorUser, alice.ID, audit.Success,
 			`{"replaced":"true","serial_number":"`+c.Device.SerialNumber+`"}`)
 
 		// A failed bind is not recorded; a bind is, without its codes.
 		_, err = f.svc.Create(bobCtx, f.dom.ID, bob.ID, "alice-phone") // name taken
 		wantReason(t, err, fault.Conflict)
 		wantReason(t, f.svc.Bind(aliceCtx, f.dom.ID, alice.ID, c.Device.SerialNumber, "000000", "000000"), fault.TOTPInvalid)
-		none(t, "refused create and bind")
+		trail.None(t, "refused create and bind")
 		c1, c2 := f.code(t, c.Device.Secret, 0), f.code(t, c.Device.Secret, 1)
 		secrets = append(secrets, c1, c2)
 		wantReason(t, f.svc.Bind(aliceCtx, f.dom.ID, alice.ID, c.Device.SerialNumber, c1, c2), "")
-		want(t, one(t), audit.MFADeviceBound, alice.ID, audit.ActorUser, alice.ID, audit.Success,
+		want(t, trail.One(t), audit.MFADeviceBound, alice.ID, audit.ActorUser, alice.ID, audit.Success,
 			`{"serial_number":"`+c.Device.SerialNumber+`"}`)
 		f.clock.Advance(3 * Period * time.Second)
 
@@ -162,35 +104,35 @@ func TestAuditEvents(t *testing.T) {
 		// verification_failed (totp); the right one unbinds.
 		wrong := f.code(t, c.Device.Secret, 5)
 		wantReason(t, f.svc.Unbind(aliceCtx, f.dom.ID, alice.ID, c.Device.SerialNumber, wrong, true), fault.TOTPInvalid)
-		want(t, one(t), audit.VerificationFailed, alice.ID, audit.ActorUser, alice.ID, audit.Failure,
+		want(t, trail.One(t), audit.VerificationFailed, alice.ID, audit.ActorUser, alice.ID, audit.Failure,
 			`{"credential":"totp","remaining_attempts":"4"}`)
 		good := f.code(t, c.Device.Secret, 0)
 		secrets = append(secrets, good)
 		wantReason(t, f.svc.Unbind(aliceCtx, f.dom.ID, alice.ID, c.Device.SerialNumber, good, true), "")
-		want(t, one(t), audit.MFADeviceUnbound, alice.ID, audit.ActorUser, alice.ID, audit.Success,
+		want(t, trail.One(t), audit.MFADeviceUnbound, alice.ID, audit.ActorUser, alice.ID, audit.Success,
 			`{"by_admin":"false","serial_number":"`+c.Device.SerialNumber+`"}`)
 
 		// The MFA reset: an administrator unbinds bob's device. Refused
 		// while login protection depends on it (nothing recorded).
 		bc := f.bound(t, bob, "bob-phone")
 		secrets = append(secrets, bc.Device.Secret)
-		next(t) // bob's own create and bind (checked above for alice)
+		trail.Next(t) // bob's own create and bind (checked above for alice)
 		f.protect(t, bob.ID, MethodVMFA, true)
 		wantReason(t, f.svc.Unbind(adminCtx, f.dom.ID, bob.ID, bc.Device.SerialNumber, "000000", false), fault.MFABound)
-		none(t, "refused unbind")
+		trail.None(t, "refused unbind")
 		f.protect(t, bob.ID, MethodVMFA, false)
 		wantReason(t, f.svc.Unbind(adminCtx, f.dom.ID, bob.ID, bc.Device.SerialNumber, "000000", false), "")
-		want(t, one(t), audit.MFADeviceUnbound, admin.ID, audit.ActorUser, bob.ID, audit.Success,
+		want(t, trail.One(t), audit.MFADeviceUnbound, admin.ID, audit.ActorUser, bob.ID, audit.Success,
 			`{"by_admin":"true","serial_number":"`+bc.Device.SerialNumber+`"}`)
 
 		// Delete (an administrator's own device, bound).
 		ac := f.bound(t, admin, "root-phone")
 		secrets = append(secrets, ac.Device.Secret)
-		next(t)
+		trail.Next(t)
 		wantReason(t, f.svc.Delete(adminCtx, f.dom.ID, admin.ID, ac.Device.SerialNumber+"x"), fault.NotFound)
-		none(t, "refused delete")
+		trail.None(t, "refused delete")
 		wantReason(t, f.svc.Delete(adminCtx, f.dom.ID, admin.ID, ac.Device.SerialNumber), "")
-		want(t, one(t), audit.MFADeviceDeleted, admin.ID, audit.ActorUser, admin.ID, audit.Success,
+		want(t, trail.One(t), audit.MFADeviceDeleted, admin.ID, audit.ActorUser, admin.ID, audit.Success,
 			`{"serial_number":"`+ac.Device.SerialNumber+`","was_bound":"true"}`)
 
 		// Login codes at token issuance (nobody authenticated yet): the
@@ -202,7 +144,7 @@ func TestAuditEvents(t *testing.T) {
 			code := f.sentCode(t, outbox, alice).Code
 			secrets = append(secrets, ch.Receipt, receiptID(ch.Receipt), code)
 			channel := map[string]string{MethodSMS: notify.ChannelSMS, MethodEmail: notify.ChannelEmail}[m]
-			ev := one(t)
+			ev := trail.One(t)
 			want(t, ev, audit.LoginCodeSent, "", audit.ActorAnonymous, alice.ID, audit.Success, `{"channel":"`+channel+`"}`)
 			if ev.SourceIP != "203.0.113.9" {
 				t.Errorf("source %q", ev.SourceIP)
@@ -212,40 +154,29 @@ func TestAuditEvents(t *testing.T) {
 				bad = "111111"
 			}
 			wantReason(t, f.svc.Redeem(anon, alice, ch.Receipt, bad), fault.TOTPInvalid)
-			ev = one(t)
+			ev = trail.One(t)
 			if ev.Type != string(audit.VerificationFailed) || ev.TargetID != alice.ID || ev.Outcome != string(audit.Failure) {
 				t.Errorf("wrong code: %+v", ev)
 			}
 			wantReason(t, f.svc.Redeem(anon, alice, ch.Receipt, code), "")
-			none(t, "redeemed code")
+			trail.None(t, "redeemed code")
 			f.clock.Advance(time.Second)
 		}
 		secrets = append(secrets, "13800005678", "alice@example.com")
 
 		// No secret in any record or log line.
-		text := logs.String()
-		for _, r := range storedEvents(t, f.db) {
-			text += "\n" + rowText(r)
-		}
-		for _, s := range secrets {
-			if s == "" {
-				t.Fatal("empty secret collected")
-			}
-			if containsSecret(text, s) {
-				t.Errorf("secret %q... appears in the audit trail or the log", s[:3])
-			}
-		}
+		trail.NoSecrets(t, secrets, containsSecret)
 	})
 }
 
 // Without WithAudit nothing is recorded and nothing fails.
 func TestNoAuditor(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.user(t, "nora")
 		c := f.bound(t, u, "nora-phone")
 		wantReason(t, f.svc.Unbind(f.ctx, f.dom.ID, u.ID, c.Device.SerialNumber, "000000", false), "")
-		if n := len(storedEvents(t, f.db)); n != 0 {
+		if n := len(audittest.Events(t, f.db)); n != 0 {
 			t.Fatalf("%d events without an auditor", n)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/notify"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
 )
 
 func sp(s string) *string { return &s }
@@ -32,7 +33,7 @@ func (f *fixture) sentCode(t testing.TB, o *notify.Outbox, u *store.User) store.
 }
 
 func TestChallengeAndRedeem(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		o := f.withDevOutbox(Config{})
 		u := f.user(t, "kim", func(u *store.User) {
@@ -108,7 +109,7 @@ func TestChallengeAndRedeem(t *testing.T) {
 }
 
 func TestRedeemAttemptsAndQuota(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		o := f.withDevOutbox(Config{})
 		u := f.user(t, "ned", func(u *store.User) { u.Email = sp("ned@example.com") })
@@ -160,10 +161,10 @@ func TestRedeemAttemptsAndQuota(t *testing.T) {
 // Concurrent tries on two instances: one right code is accepted once;
 // wrong guesses never exceed the attempt limit.
 func TestRedeemConcurrent(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		o := f.withDevOutbox(Config{})
-		other := New(env.open(t), quietLog(), Config{}, WithClock(f.clock.Now))
+		other := New(env.Open(t), quietLog(), Config{}, WithClock(f.clock.Now))
 		u := f.user(t, "ola", func(u *store.User) { u.Email = sp("ola@example.com") })
 
 		ch, err := f.svc.Challenge(f.ctx, u, MethodEmail)

@@ -14,20 +14,22 @@ import (
 	"github.com/latchkey/latchkey/impl/lockout"
 	"github.com/latchkey/latchkey/impl/policies"
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
+	"github.com/latchkey/latchkey/impl/testclock"
 )
 
 // fixture is a Service on a fresh database with one domain and its users.
 type fixture struct {
 	db    *store.DB
 	svc   *Service
-	clock *clock
+	clock *testclock.Clock
 	dom   store.Domain
 	ctx   context.Context
 }
 
-func newFixture(t testing.TB, env dbEnv, opts ...Option) *fixture {
+func newFixture(t testing.TB, env storetest.DB, opts ...Option) *fixture {
 	t.Helper()
-	f := &fixture{db: env.open(t), clock: &clock{t: time.Date(2026, 11, 22, 12, 0, 10, 0, time.UTC)}, ctx: context.Background()}
+	f := &fixture{db: env.Open(t), clock: testclock.New(time.Date(2026, 11, 22, 12, 0, 10, 0, time.UTC)), ctx: context.Background()}
 	f.dom = store.Domain{ID: randHex(16), Name: "acme-" + randHex(3)}
 	if err := f.db.Create(&f.dom).Error; err != nil {
 		t.Fatal(err)
@@ -95,7 +97,7 @@ func wantReason(t testing.TB, err error, r fault.Reason) {
 }
 
 func TestCreate(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		alice := f.user(t, "alice")
 		c, err := f.svc.Create(f.ctx, f.dom.ID, alice.ID, "alice-phone")
@@ -164,7 +166,7 @@ func TestCreate(t *testing.T) {
 }
 
 func TestBind(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.user(t, "carol")
 		c, err := f.svc.Create(f.ctx, f.dom.ID, u.ID, "carol-phone")
@@ -206,7 +208,7 @@ func TestBind(t *testing.T) {
 }
 
 func TestVerifyTOTP(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.user(t, "dave")
 		wantReason(t, f.svc.VerifyTOTP(f.ctx, u, "123456"), fault.TOTPInvalid) // no device
@@ -239,12 +241,12 @@ func TestVerifyTOTP(t *testing.T) {
 
 // One code, verified at once on two instances: exactly one succeeds.
 func TestVerifyTOTPReplayAcrossInstances(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.user(t, "erin")
 		f.bound(t, u, "erin-phone")
 		d, _ := f.svc.Show(f.ctx, f.dom.ID, u.ID)
-		other := New(env.open(t), quietLog(), Config{}, WithClock(f.clock.Now))
+		other := New(env.Open(t), quietLog(), Config{}, WithClock(f.clock.Now))
 		for round := range 5 {
 			code := f.code(t, d.Secret, int64(round%3)-1)
 			var ok atomic.Int32
@@ -276,7 +278,7 @@ func TestVerifyTOTPReplayAcrossInstances(t *testing.T) {
 }
 
 func TestUnbindAndDelete(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		u := f.user(t, "fred")
 		c := f.bound(t, u, "fred-phone")
@@ -314,7 +316,7 @@ func TestUnbindAndDelete(t *testing.T) {
 }
 
 func TestListShow(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		a, b, none := f.user(t, "gus"), f.user(t, "hal"), f.user(t, "ivy")
 		f.bound(t, a, "gus-phone")
@@ -352,10 +354,10 @@ func TestListShow(t *testing.T) {
 
 // Wrong codes count toward the lockout, on their own counter.
 func TestTOTPLockout(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
-		db := env.open(t)
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
+		f := newFixture(t, env)
+		db := f.db
 		pols := policies.New(db, quietLog())
-		f := newFixture(t, dbEnv{name: env.name, open: func(testing.TB) *store.DB { return db }})
 		limit := 3
 		if _, err := pols.UpdateLogin(f.ctx, f.dom.ID, policies.LoginChange{LoginFailedTimes: &limit}); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/impl/store"
+	"github.com/latchkey/latchkey/impl/store/storetest"
+	"github.com/latchkey/latchkey/impl/testclock"
 )
 
 // fake is a scripted notifier.
@@ -68,13 +70,13 @@ func (f *fake) total() int {
 
 type fixture struct {
 	db    *store.DB
-	clock *clock
+	clock *testclock.Clock
 	ctx   context.Context
 	dom   string
 }
 
-func newFixture(t testing.TB, env dbEnv) *fixture {
-	return &fixture{db: env.open(t), clock: &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)},
+func newFixture(t testing.TB, env storetest.DB) *fixture {
+	return &fixture{db: env.Open(t), clock: testclock.New(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)),
 		ctx: context.Background(), dom: randHex(16)}
 }
 
@@ -121,7 +123,7 @@ func sms(code string) Message {
 }
 
 func TestRoutes(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		// Dev only: both channels to the development outbox.
 		o := New(f.db, quietLog(), Config{Dev: true})
@@ -146,7 +148,7 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestDevOutbox(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		o := New(f.db, quietLog(), Config{Dev: true}, WithClock(f.clock.Now))
 		user := randHex(16)
@@ -189,7 +191,7 @@ func TestDevOutbox(t *testing.T) {
 }
 
 func TestRetryBackoffAndDelivery(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		n := &fake{fails: 2}
 		o := f.outbox(f.db, n, Config{})
@@ -227,7 +229,7 @@ func TestRetryBackoffAndDelivery(t *testing.T) {
 }
 
 func TestGiveUpAndExpire(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		// A permanent refusal: failed at once, text forgotten.
 		o := f.outbox(f.db, &fake{fails: 1, err: Permanent(errors.New("webhook: answered 400"))}, Config{})
@@ -264,11 +266,11 @@ func TestGiveUpAndExpire(t *testing.T) {
 // Workers of two instances drain one table: every message is delivered
 // exactly once.
 func TestClaimExactlyOnce(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		n := &fake{delay: time.Millisecond}
 		a := f.outbox(f.db, n, Config{Batch: 5})
-		b := f.outbox(env.open(t), n, Config{Batch: 5})
+		b := f.outbox(env.Open(t), n, Config{Batch: 5})
 		var ids []string
 		for range 40 {
 			ids = append(ids, f.enqueue(t, a, sms("111111")).ID)
@@ -307,7 +309,7 @@ func TestClaimExactlyOnce(t *testing.T) {
 // A row claimed by an instance that died is taken over when the lease ends;
 // an instance that shuts down mid-delivery hands its row back at once.
 func TestLeases(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		n := &fake{}
 		o := f.outbox(f.db, n, Config{Lease: time.Minute})
@@ -351,7 +353,7 @@ func TestLeases(t *testing.T) {
 
 // Run delivers at once when kicked and stops with its context.
 func TestRunKick(t *testing.T) {
-	eachDB(t, func(t *testing.T, env dbEnv) {
+	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		f := newFixture(t, env)
 		n := &fake{}
 		o := New(f.db, quietLog(), Config{Poll: time.Hour, Webhook: &WebhookConfig{URL: "http://127.0.0.1:1/", Secret: "s"}},

@@ -9,29 +9,12 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/impl/audit"
+	"github.com/latchkey/latchkey/impl/audit/audittest"
 	"github.com/latchkey/latchkey/impl/fault"
 	"github.com/latchkey/latchkey/impl/passwords"
 	"github.com/latchkey/latchkey/impl/store"
 	"github.com/latchkey/latchkey/impl/store/storetest"
 )
-
-type events struct {
-	mu   sync.Mutex
-	list []audit.Event
-}
-
-func (e *events) Record(_ context.Context, ev audit.Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.list = append(e.list, ev)
-	return nil
-}
-
-func (e *events) all() []audit.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]audit.Event(nil), e.list...)
-}
 
 func ip(v int) *int       { return &v }
 func bp(v bool) *bool     { return &v }
@@ -51,7 +34,7 @@ func wantInvalid(t *testing.T, err error, key, value string) {
 func TestPasswordPolicyDefaultsAndPartialUpdate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
-		rec := &events{}
+		rec := &audittest.Recorder{}
 		s := New(env.Open(t), quietLog(), WithAudit(rec))
 		dom, other := randHex(16), randHex(16)
 
@@ -95,7 +78,7 @@ func TestPasswordPolicyDefaultsAndPartialUpdate(t *testing.T) {
 		if _, err := s.UpdatePassword(ctx, dom, PasswordChange{MinimumPasswordLength: ip(12)}); err != nil {
 			t.Fatal(err)
 		}
-		evs := rec.all()
+		evs := rec.Events()
 		if len(evs) != 2 {
 			t.Fatalf("audit events = %d, want 2: %+v", len(evs), evs)
 		}
@@ -240,7 +223,7 @@ func TestConcurrentPartialUpdates(t *testing.T) {
 func TestLoginPolicy(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, env storetest.DB) {
 		ctx := context.Background()
-		rec := &events{}
+		rec := &audittest.Recorder{}
 		s := New(env.Open(t), quietLog(), WithAudit(rec))
 		dom := randHex(16)
 		got, err := s.Login(ctx, dom)
@@ -272,7 +255,7 @@ func TestLoginPolicy(t *testing.T) {
 		if read, _ := s.Login(ctx, dom); read != want {
 			t.Fatalf("read back = %+v", read)
 		}
-		evs := rec.all()
+		evs := rec.Events()
 		if len(evs) != 2 || evs[0].Type != audit.LoginPolicyChanged || evs[0].Detail["custom_info_for_login"] != `"" -> "Authorized use only."` {
 			t.Fatalf("events = %+v", evs)
 		}
