@@ -36,9 +36,9 @@ func useStrictJSON() {
 var errTrailing = errors.New("unexpected data after the JSON value")
 var errNUL = errors.New("a string contains a NUL character")
 
-// strictJSON decodes a body for validation. Decoding is a third of the cost
-// of validating a small response with encoding/json (a Decoder, reflection,
-// a second walk for NULs); jsonParser does it in one pass and gives the very
+// strictJSON decodes a body for validation. With encoding/json (a Decoder,
+// reflection, a second walk for NULs) decoding was nearly half the cost of
+// validating a small response; jsonParser does it in one pass and gives the very
 // values encoding/json gives with UseNumber (json.Number keeps the literal,
 // so number checks are unchanged; FuzzJSONParser holds it to that). A body
 // it refuses goes to strictJSONStd, which decodes it again with
@@ -59,6 +59,28 @@ func decodeJSON(data []byte) (any, error) {
 	p := parsers.Get().(*jsonParser)
 	defer p.release()
 	return p.decode(data)
+}
+
+// checkJSON is decodeJSON followed by check(value), for a value that is
+// garbage once checked: when check returns nil, the value's objects are
+// cleared and reused by later decodes (objects are most of what decoding
+// allocates). check must keep no reference to the value when it returns
+// nil (Schema.VisitJSON keeps none); its error may refer to the value, so
+// then nothing is reused. decodeErr is decodeJSON's error.
+func checkJSON(data []byte, check func(any) error) (decodeErr, checkErr error) {
+	p := parsers.Get().(*jsonParser)
+	defer p.release()
+	p.reuse = true
+	v, err := p.decode(data)
+	if err != nil {
+		p.reuse = false
+		return err, nil
+	}
+	if err := check(v); err != nil {
+		p.reuse = false
+		return nil, err
+	}
+	return nil, nil
 }
 
 func (p *jsonParser) decode(data []byte) (any, error) {
@@ -124,7 +146,20 @@ type jsonParser struct {
 	depth int
 	nul   bool  // a string (member name or value) holds a NUL
 	stack []any // elements of the arrays being parsed, reused
+
+	// With reuse set (checkJSON), the objects made are listed in made and
+	// go back to spare at release.
+	reuse bool
+	made  []map[string]any
+	spare []map[string]any
 }
+
+// Bounds on reused objects, so that the pool keeps little: only small
+// objects (a map of up to 8 members is one group) and not too many.
+const (
+	maxReusedMembers = 8
+	maxSpareObjects  = 64
+)
 
 func (p *jsonParser) release() {
 	if p.buf.Cap() > 64<<10 {
@@ -132,7 +167,34 @@ func (p *jsonParser) release() {
 	}
 	clear(p.stack[:cap(p.stack)])
 	p.stack, p.s = p.stack[:0], ""
+	for _, m := range p.made {
+		if p.reuse && len(m) <= maxReusedMembers && len(p.spare) < maxSpareObjects {
+			clear(m)
+			p.spare = append(p.spare, m)
+		}
+	}
+	clear(p.made)
+	p.made, p.reuse = p.made[:0], false
+	if cap(p.stack) > 4096 || cap(p.made) > 4096 {
+		p.stack, p.made = nil, nil // a huge document's scratch is not kept either
+	}
 	parsers.Put(p)
+}
+
+// newObject returns an empty map for an object, a spare one if it can.
+func (p *jsonParser) newObject() map[string]any {
+	if !p.reuse {
+		return map[string]any{}
+	}
+	var m map[string]any
+	if n := len(p.spare); n > 0 {
+		m, p.spare[n-1] = p.spare[n-1], nil
+		p.spare = p.spare[:n-1]
+	} else {
+		m = map[string]any{}
+	}
+	p.made = append(p.made, m)
+	return m
 }
 
 func (p *jsonParser) parse(data []byte) (v any, ok bool) {
@@ -192,7 +254,7 @@ func (p *jsonParser) object() (any, bool) {
 		return nil, false
 	}
 	p.pos++ // '{'
-	m := map[string]any{}
+	m := p.newObject()
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == '}' {
 		p.pos++

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -39,6 +40,17 @@ func sameAsStd(t *testing.T, in []byte) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q: value %#v, encoding/json gives %#v", clip(string(in), 80), got, want)
 	}
+	// The same through checkJSON, whose objects are reused from one call to
+	// the next: a member left over from an earlier body would show here.
+	decodeErr, _ := checkJSON(in, func(v any) error {
+		if !reflect.DeepEqual(v, want) {
+			t.Fatalf("%q: checkJSON value %#v, encoding/json gives %#v", clip(string(in), 80), v, want)
+		}
+		return nil
+	})
+	if errText(decodeErr) != errText(wantErr) {
+		t.Fatalf("%q: checkJSON error %v, encoding/json says %v", clip(string(in), 80), decodeErr, wantErr)
+	}
 	// The parser alone must agree on validity (the fallback hides a
 	// disagreement from the check above).
 	var pe *openapi3filter.ParseError
@@ -67,6 +79,31 @@ func TestStrictJSONRefusals(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Cause != want {
 			t.Errorf("%s: got %v, want %v", in, err, want)
 		}
+	}
+}
+
+// TestCheckJSONReuse: objects are reused only after a check that passed; a
+// value a failed check refers to (as a schema error does) stays intact.
+func TestCheckJSONReuse(t *testing.T) {
+	var kept any
+	failed := errors.New("off-spec")
+	if _, err := checkJSON([]byte(`{"a":{"b":"c"},"d":[{"e":1}]}`), func(v any) error { kept = v; return failed }); !errors.Is(err, failed) {
+		t.Fatalf("check error %v", err)
+	}
+	var passed any
+	for i := 0; i < 100; i++ {
+		body := []byte(`{"x":{"y":"z"},"w":[{"v":2}],"u":{}}`)
+		if _, err := checkJSON(body, func(v any) error { passed = v; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]any{"a": map[string]any{"b": "c"}, "d": []any{map[string]any{"e": json.Number("1")}}}
+	if !reflect.DeepEqual(kept, want) {
+		t.Fatalf("value of a failed check changed: %#v", kept)
+	}
+	// A value that passed is not to be kept: its objects were cleared for reuse.
+	if m := passed.(map[string]any); len(m) != 0 {
+		t.Fatalf("objects of a passed check were not reused: %#v", m)
 	}
 }
 
