@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -3390,6 +3391,9 @@ type ServerInterface interface {
 	// ShowUserMfaDevice Show a user's virtual MFA device
 	// (GET /v3.0/OS-MFA/users/{user_id}/virtual-mfa-device)
 	ShowUserMfaDevice(c *gin.Context, userId string)
+	// ShowMfaDeviceQrCode Show the QR code of your device while it is not bound yet
+	// (GET /v3.0/OS-MFA/users/{user_id}/virtual-mfa-device/qr-code)
+	ShowMfaDeviceQrCode(c *gin.Context, userId string)
 	// DeleteMfaDevice Delete your virtual MFA device
 	// (DELETE /v3.0/OS-MFA/virtual-mfa-devices)
 	DeleteMfaDevice(c *gin.Context, params DeleteMfaDeviceParams)
@@ -4017,6 +4021,31 @@ func (siw *ServerInterfaceWrapper) ShowUserMfaDevice(c *gin.Context) {
 	}
 
 	siw.Handler.ShowUserMfaDevice(c, userId)
+}
+
+// ShowMfaDeviceQrCode operation middleware
+func (siw *ServerInterfaceWrapper) ShowMfaDeviceQrCode(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", c.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter user_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ShowMfaDeviceQrCode(c, userId)
 }
 
 // DeleteMfaDevice operation middleware
@@ -4886,6 +4915,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.PUT(options.BaseURL+"/v3.0/OS-MFA/mfa-devices/bind", wrapper.CreateBindingDevice)
 	router.PUT(options.BaseURL+"/v3.0/OS-MFA/mfa-devices/unbind", wrapper.DeleteBindingDevice)
 	router.GET(options.BaseURL+"/v3.0/OS-MFA/users/:user_id/virtual-mfa-device", wrapper.ShowUserMfaDevice)
+	router.GET(options.BaseURL+"/v3.0/OS-MFA/users/:user_id/virtual-mfa-device/qr-code", wrapper.ShowMfaDeviceQrCode)
 	router.GET(options.BaseURL+"/v3.0/OS-MFA/outbox", wrapper.ListMfaOutbox)
 	router.GET(options.BaseURL+"/v3.0/OS-CREDENTIAL/credentials", wrapper.ListPermanentAccessKeys)
 	router.POST(options.BaseURL+"/v3.0/OS-CREDENTIAL/credentials", wrapper.CreatePermanentAccessKey)
@@ -7475,6 +7505,107 @@ type ShowUserMfaDevicedefaultJSONResponse struct {
 }
 
 func (response ShowUserMfaDevicedefaultJSONResponse) VisitShowUserMfaDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowMfaDeviceQrCodeRequestObject struct {
+	UserId string `json:"user_id"`
+}
+
+type ShowMfaDeviceQrCodeResponseObject interface {
+	VisitShowMfaDeviceQrCodeResponse(w http.ResponseWriter) error
+}
+
+type ShowMfaDeviceQrCode200ImagepngResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ShowMfaDeviceQrCode200ImagepngResponse) VisitShowMfaDeviceQrCodeResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "image/png")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ShowMfaDeviceQrCode401JSONResponse struct{ Iam401JSONResponse }
+
+func (response ShowMfaDeviceQrCode401JSONResponse) VisitShowMfaDeviceQrCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowMfaDeviceQrCode403JSONResponse struct{ Iam403JSONResponse }
+
+func (response ShowMfaDeviceQrCode403JSONResponse) VisitShowMfaDeviceQrCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowMfaDeviceQrCode404JSONResponse struct{ Iam404JSONResponse }
+
+func (response ShowMfaDeviceQrCode404JSONResponse) VisitShowMfaDeviceQrCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowMfaDeviceQrCode500JSONResponse struct{ Iam500JSONResponse }
+
+func (response ShowMfaDeviceQrCode500JSONResponse) VisitShowMfaDeviceQrCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShowMfaDeviceQrCodedefaultJSONResponse struct {
+	Body       IamError
+	StatusCode int
+}
+
+func (response ShowMfaDeviceQrCodedefaultJSONResponse) VisitShowMfaDeviceQrCodeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -11096,6 +11227,9 @@ type StrictServerInterface interface {
 	// ShowUserMfaDevice Show a user's virtual MFA device
 	// (GET /v3.0/OS-MFA/users/{user_id}/virtual-mfa-device)
 	ShowUserMfaDevice(ctx context.Context, request ShowUserMfaDeviceRequestObject) (ShowUserMfaDeviceResponseObject, error)
+	// ShowMfaDeviceQrCode Show the QR code of your device while it is not bound yet
+	// (GET /v3.0/OS-MFA/users/{user_id}/virtual-mfa-device/qr-code)
+	ShowMfaDeviceQrCode(ctx context.Context, request ShowMfaDeviceQrCodeRequestObject) (ShowMfaDeviceQrCodeResponseObject, error)
 	// DeleteMfaDevice Delete your virtual MFA device
 	// (DELETE /v3.0/OS-MFA/virtual-mfa-devices)
 	DeleteMfaDevice(ctx context.Context, request DeleteMfaDeviceRequestObject) (DeleteMfaDeviceResponseObject, error)
@@ -12037,6 +12171,32 @@ func (sh *strictHandler) ShowUserMfaDevice(ctx *gin.Context, userId string) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(ShowUserMfaDeviceResponseObject); ok {
 		if err := validResponse.VisitShowUserMfaDeviceResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ShowMfaDeviceQrCode operation middleware
+func (sh *strictHandler) ShowMfaDeviceQrCode(ctx *gin.Context, userId string) {
+	var request ShowMfaDeviceQrCodeRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShowMfaDeviceQrCode(ctx, request.(ShowMfaDeviceQrCodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShowMfaDeviceQrCode")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ShowMfaDeviceQrCodeResponseObject); ok {
+		if err := validResponse.VisitShowMfaDeviceQrCodeResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -13520,261 +13680,266 @@ var swaggerSpec = []string{
 	"OUgdDIxyYNv7B9pIh8auQlz97nN9+0Ko7htKGUEfM6lxAEy4DrGak6y3uyDJKfc2nHfq35bNCKrZXC7x",
 	"LF3oLf/y82dr3frwSBTP8WXRmLq4IXuSq2s/wEXde5jHPrelNH0x3dUMfxKpDLXeYbfojV+/CVGmG2L7",
 	"BbT9mSxoz/E6t2it/lhq1jIvFK5DZpnCpF/r1SBwgs9T23Kx8l5tsc7OxnXCHd3BOt9yfZb5v2dR9cA2",
-	"zwq0JjNrYndr2bbFj9SfLWbwF/9T1BKq9VrJSnwak4moDJFfSpk+rrTs6P9j792X28axfeFXwafvVI2U",
-	"oWTdbMtydc1WYk/Hnc6lY/dtRn1MiIQsblOAQlJ23BlX7YfYL3Je4TzKfpJTWAsAQYmUKFtOnIz7j44t",
-	"iySIy7qv349dBWIeg7u92FLb9Fp+m3XGXdrdHe15+36PHYybtDVqex2/aFPiAzbZk3/cN2KsI4H//FTR",
-	"ahBB91KNWelXKBf8ZirmMWD/JYAg+MkSHxZqSsWpmJaWfmW3opEA0XNbwt5r7fabuxZ634JbV+lXkFMB",
-	"JTqOzt/veSPqtXp7o/1ut3dw0O01x+3dkd9st8fdvZ6cXWBIY61xm3ZGXW/X7+5Bl9+BtTBybCrYZeWq",
-	"nAoGxs6DGQy202g2Wq1OYx9iq1Iw4SBKyB3Y8nlwhfYLa6q1JVEs96O1JK29UXuv2WuNux2/6+21e153",
-	"NOr1vHGnzQ7GB6PFJVOZzXS11N5PIx2h2leVnrHCWu27znWJHb9urlsHvcZuq9FqNhvt5sJslxhGzmy3",
-	"+ru9LDikmpyCKAGkI8yhhy2OvYfnkLeu9NtOxZIEZV67fK4iozelus/LUrzlGN2TMgiPbjbEXj6pebIZ",
-	"GuRJ2plUJp0JX++Uzp2cbN5ndLLQZpQlYM7JU9jWkLYQrXxJ2iukUyXSgt9RcfYNUiV9EppUid3UHRfm",
-	"SETomwVM0QRnEEduDPmpYgkG7FyIxccTaY1CG1/jy/sK34x9DQwHar3vDdGr980/s6yd7dGB12XA1ul3",
-	"vRY7GHfo7mjfP2Atr0N3xxWnAN23edbsLaP7biaplZlhHGPQMZtyim6APXyn0U3ZdMSi+kxECQ0rt39s",
-	"IkDTFSwSoGclT2XjW5aMEJsoMwtL8rGoIDlPDHqavYmTRc56UlUBkqF9joaVWtFqkLMJG3J1MfK7WlRT",
-	"MWKZqkapHDZ9l1SLyPIRgFMnS6dDvsRPbxxoJVCTSSTmF5N0JgfvTkjVXXhuo9Fwa3oSHKh8dTAnxU36",
-	"20TuMHNox4CCmFwwLiUU87HCvRDMZ5mlPXNtt0N+fv9jPaZjBs81xcbt3T0SUe6LKRlBxfychzClAGuD",
-	"xHoXwRWLIdda7dVb7V6mWhnSpcDran18OORWgadBQAhiQrFaxiGscdFYJLqvZYiXVcYTMm7goCp9HjFI",
-	"YIL+6w85pjNV8mRC44mCXHkksbNWy0UKeamvfjh9++ZQ/2W/nfJ7a5yM9I8dV2X8gGgRc3kq3AYcTBh/",
-	"FNHSwkOwXZUDKlOBeRPBYmv+al9HVKzbUndptZp6GhMhSCidgkMse1az3HYtsB4aT+SkxjSZq/1PFZ1W",
-	"un1wp8ipRJq16ELwduAfZuuma4clTQdkoUhVz33KfhV3ZP9TgTa8mzLEET4kZVM67vtTlK9iKP+e1s/m",
-	"5z+J7m/XrS9gjNxv+lcXny1nNQ7zJDva/qCPBPfY43P4ShWvnmwGXHGyGW7FyWZUmSebM2UW2liGkmbJ",
-	"xiprYhW5oDufzNG6RQMsZHmkqnmmGH7XMsVWDqlBTpYMrDgRM6mtLxGHZcjl5sP+LUgGxQkkmbUtFXAd",
-	"1r8WRPefCK5ayIWiYsaLDi1FwLg/EwEHM5UPORZ2IbWmbblVFyn7a09+8FqN2uyau3Rd09WkdoJq91nY",
-	"CVJ7plsl2+ukBwDoR4peu7aBx30Ee3JBbWZ0UHd5cy8ISp1kp6riRG1WPXmfQdjhIEt8vftFXD6c5Dxx",
-	"lOfareu6VTN/cpTNdpRQ8zlNs6mhsDG/iRGP74+Pjt+cnQx+3LEJ1otidWkJ84xFU8qhXMZUbcQp4mhR",
-	"SE6ZkPDl6ss5vWYBOT16NeSuvPU7fdMB3PMVu4mlW/OruthVKUfXsQKE5rzJYy/vuyTH0sbdJGbhONuL",
-	"ZzX22kRk25VjtuCFDPyIYqmttLHZHQWctL5XyDhKuOB1fEkaX8Y5JV26+VlBGgaqESuupRTwRlCuFoUK",
-	"0he/XisPTLpheDFnf6xL458cZXq3saUdth+NGGwj5qe0xek7f7Ec+R9boDZLzzEkJSFT1K+863WOf3n+",
-	"jx9e//bi97PXP5+c/LL/k/EAzgtTbRkXINtDf0JmwYyFAcBImiYU6iXBFcuwgK2dvg2DlOYVVwUp1Zm2",
-	"5NOTOksjmLliu3S0MuWVz1MEpDp4tXP6qmYTQVnSnrh4+fJx1kGsVE0MedVVvlsNi6bQXtavChGuvi7L",
-	"X8rtYEgsHZgUuikMHailIV9qdoCGb7RwYdcx4mYQ9oAA3UN4p9gU0ab9ImrnRSJkcYNAThJoyYc8t0C0",
-	"ml0PEviOepVs0GnIBymDo26OaNsricO6YkqkN8ippW9T/iDCuBfdAM94dXB8Wm/v7tW/f/G6Bi3hkd2u",
-	"Z60Eqbr1Ov5av5RLdWi0OkQ334k4uYjY6U8/4kRwQRYuyOw54EnS3Iqqdwbo65XQNwp311Kne+5m2n2z",
-	"TvtFM0DO9+eMY2a6CyA4mZY0aNNnOcYJPPo3M+YQminxFXL52ru7mYCzsNiuNMGw3E2ZXUSqOgIaJzSS",
-	"2xyCpvTy9PLNfHoMrBauY9Ge/iXWMdOi2OgXt4C8BLznR2kArYnULttHhwuHIrN4+kwVB1qX5e69Aq5W",
-	"DdOnlRbCJvbAhuYATVhqFDxomDbztp/NttLB3bOzD4OX70aTX0V0cSD+/Ng7ujp4/fPNn7/zt6+OZrOP",
-	"f75Mmq8+dH+9tz12v/lfHae1WxVBVWBVfqpoUIND7oqLazDFJ4z6YOF/qryg3oTVX2DeLAdBFdvEXC7q",
-	"oO1cjI7Bqcq2YDYqq/zk20cXFt7MtNwwivzVhIXzDM7VIeDcGMfOp9QUWxkNPtKR3wJT17Zr8bt5du0h",
-	"ybaDIPIJZNo0i6hqR9WJY8GdNN6rI722NZnbSZNrH2EnUKqMrOAHdJl9O1GPTXS2vinIIQqLmcOcIiJS",
-	"Te0IreCXvg5M0puGbgsUcZkQbn6v1JODa+K1fJV4cPLDm6cTcV140LWzs6is7PMvb5Dr1Q65G9I4OZ/H",
-	"aA2YlnTEsZvHzMCKSdmQkNZuHQu4yXXAfXEt/3w9CbyJPtC6VZ8agVGVDmZqlIMfDH3SsIn5PAxJIA+8",
-	"8i39wH8SFl+FsMjfVZXtBQo/pymbOQZLd+os3OnzGbFyku9iwj6JXMTUWSdw16bGMgEwUh28WgjBF+zL",
-	"nLxYahatTIytD8SvpdpTzdXQHRtcqZKygKvfoDByR0USMqGZ8RprcshBnSDBV745aYBOBWcovvA9AdpR",
-	"DwHumWt1HqLFqcnO6SWLFe2bhpQFY1QpGQN6X94gNS3p11CHEIspQ3NXE3d9Od1zj7AcqlJM1aeN6Fwu",
-	"u90GfwgBs7xixJSGFC9W0aE1gbvGk9JMlebG4bI8nVp0tD5DJIxUI5HIs1GzFZw+sptpLXyNO4a+Hr+9",
-	"sGaqHs4aWJ7XNaWHGvhm0S54ih89lNUxkHsAOgN8RtXPKczJaJ0LaEeIXv99sDMd0zriy8Q7o4ADomuu",
-	"/n8ecH+h9ISz6/DGYLosIwY5ZBaJKwaAM8k11PzHzJuDhkaMuzQGZGlrKdJns7zM6XPEzzuCu7u1BnnL",
-	"PYawP46yNhCUD/DZoiu2hH2jOWaupmPqZpX4MjJRlWqsNjkzqmytVpyKQ/zr0U1asUOqUHMrVc1naw+g",
-	"CDel9Xgmc6b/pvJ+qX5ONXeruddyNRhQEON3EFvPWj/U3yqTNo+NHvxcpYzpDKtiQks/l8hvlSx1tG46",
-	"oQAWosGlMOUdAMNbQEOCiEzqHqbDoLnr2tsSWllwymCHbU+t5xyP+2j0LH4PoEmdQ8Sm0q90D9rNzkHF",
-	"yf0SFuxW+pXefqvd7EAKx0KsQsaL/roq+v50THdoGHisPpuIjXNoG+g7OWOvxxRnbCMjoiA+ma40rvBX",
-	"rw2bJYvsmwdfg/KU601uxDzK0VYbqUrEci1Ulj/Dn2MLeC5OcbJyoPVysikLuu6QJALipfIq5GEFvWkB",
-	"9+Hj1IOB5V2psyI1Z8DzUCemKHVV44Gqch+pODM1BCqMa8Hcyl+hUx5qz6QSV99RReZQZY0IVgYs79BA",
-	"VIK2kV6PeiNghF4LcVlVqJObqGSVe6WGHRqBL5UhoqbscLlYliZq/YZcVdeYucn4ao4qtnRz5KMLMOJg",
-	"o92QPUU4BNDfSospaiFpKwz5V2MsKLDdrEGA81qFdVbePnxic2SkUwATXTs0d0WPWz6nCP0yiImCvCS2",
-	"Sfd5zZBt1NqUtEWytTVFhTUYqDF2SqYG+K42CwCqbddeyRFxW7ZXKv1Kp7nbau0/ehsEdcUDWSE5CKhP",
-	"Nsnjsklw/Qm9i0ki5slIfNwAY8Yhz56NIVpwxUIxm0IcnvskYQD4/OxZg/w6YVyKkNPXgMkO5bBQAztN",
-	"ZvWJiBMXAPZOX5+SazaaCHE55Pj3uK4+qM+jEOuWPcHHwcU8UpivlCgkWXTXMQggxrkQtYA0u6OAZrFu",
-	"9pLNTMOZ4SkOeJwwCmpqxKCFG3Ai3Lo01uo4Q65DdK+D1MvC7UtJneJy69B2EA95OuSak1ega3pwpoDo",
-	"/uwZvgXi/0tdIjiZzaOZiNmzZ7pEGyVqGEASQc1BY8hfY/kogv0bfAiYeaUd1Iyq5DWdzRiNyIRFrEHM",
-	"xTRiBKam3SUTMY+wFyhtWprqL5bhWmg8MgxRCxVUjj+i/IJ9a/icr8f0LZ7kMuicy0uqcC4frHdnLfbi",
-	"QFXlw1Cm0ro1AzRNRq1mM5vabJWGZjRgjLtrsRjv3UekB46MNWCKVH6XHqMRphnSKB0maze7vdZeg5wk",
-	"artBz8YuUXCEDXIkYPfEE3laAyjCVHJAzuw0lr+j3YK32gykQD0z96u72a8q1L3WuOn1WNvfp122Nz6g",
-	"Ha81avo9tj/eo7sjsMa8YIbgDJW/9vbqrU6vqf6TizMf/SfzkvWT85ANUem5KchP6MV8wrpbMDreS42p",
-	"zHxjCKCuTPUxKLa1NghAHe18Uot8u6PMmHoaLim0T96zZB7x2O5BycsioAmrPKgbpryR5RK0n2MWGTt6",
-	"VWd/XttLtkkEu2q+ms7+rXS9bt8RpannCUyxOiC1WQ1YZlnvz3SGG+w8jYMBieHndxE3FHTaO1ydkFUT",
-	"/FSchcVZxVJl01KtbEP1Nri/U0PrjiAGUvguC9u4TFF/xgtYK3JzotO2mM12euZwm9zfpcBCb0WuFkQW",
-	"K0rfSgVO53Ey5CNmvd6WfRHzKBEtcdNkQ6gmhrmYEtJ8aWb+h5w80uhmkd+zIvn6WTKsm8QYbcVR8oDj",
-	"CFRB3iHyj2c3VRbEZNxhB7TltUddv8t2xz26Nzrwmn6Ltccd2h2t9bPKH/8lv+vUnpvs+LODLK/P5BIb",
-	"fZbLK5BRlRtJrw3jl8sdHl9v0PJLNYSUTXY665Bvlu8RF1nmjq0qV6BXRz6LIDs35AvpuRTGOqt85HAy",
-	"5mD8BOC1zUBUdm4fwNZGyfslEjL3eWpGJqZPXSv5N45m4MSvQndR0/hNo0zniJo16Pvr8Vryii6o5p0F",
-	"pBFDSqfLyJbrDzNWb7oaQ25nSaUc7KuKwURZb+9+PiMryy5dKYOWQE4ETwsSKB9ync0zvQ+K3q1qNefF",
-	"iZjFGnAxiysDlyTziAMLbnhjSJLkGxeb8SlgixbNi/gschr7QMW11+70HKJBZeotx+T4HdJpkpjECZs5",
-	"5P/+nxb8BJWqs5R6GKKpcwByQJDSR15raXolliVdyvcmfQWDY7KiQ0J+D69AejkRkVDwC0CmoZzsddd3",
-	"Rnx15ZZLZQfqpjZIS5bYc9tFk9nI0h0LEPKDSrov67OEiBbe5iHBQPLfdkRj1mmfo7V/HjOg4X/9y9uj",
-	"Nz+83Dt599Pp8dnRD3tHx7+9Pj77qf3816O/vz0+louSzOg8mZzPo6DS17/1d3YSkcx2dF6hT70p+w+Y",
-	"yb+h5Plu3a2H82azvRfE8ZxF3+n74Ic0vBBRkEym352+HLTwM5RS3+3hbzMWBcL/rtOsOJUPERa3zviF",
-	"tBp+ef72/XXz1fcXYjAYDN6c/jw5/vlC/ngs//f8xQD+2xvPkl/kDy8uw+Offnnf5d+/gW8NLgbPT1/9",
-	"9dL7Cb7+w/ufd4+jyx8uLi6++25btSr32zhlIowZNtdqRvfVHqOv9k1VjBhMkA0rRk6PX/z8/uTs93dv",
-	"fzx58fsO2lLxzieDcH67A4GoOpJblUrb4LVpgR7yXy+lZo7gaz/K77yDrwDA6YTxXKpv1XYx5AaeHwoj",
-	"Y1LNUhM7i1zwuQzngPcMwgwJ5GtkQmczxhXe9JC7eNrP5e/n6XCAQFwncB0rN2R4x6XFaPjE/TnqFnNJ",
-	"jmN6Y7IlFtno1+J9bhDWc82WyrEYbKS5TfJAS3vo3v6pTeyumvvEnCfnsGOC5OYcN0al33Qq3jxOxBT4",
-	"3c7HIsJ9goyHizug0m/tOpXlfV3p7zqV4r2Gl8UsjgPB4QoxTyr9vaZTiSfi+jxiHuOJugh55sY0jNlG",
-	"0t6avnWS3j7RTxklzCglZl6qatVraobunlDCw5AXaEZ452wktwyv4nKyKSWx2DBguxYLAGrEY6RKOTQ1",
-	"4yEbQz0BuWRshlihVzScL3Q6YLtpnm4Y8oGSgFAENxEh0zsRPFrOrvGGMZFnXFr/RJ8jAodYiudITAkX",
-	"10TAyED0Ksmt/IshjxN6Y+Q5MI2qNfYusVRdGjoxSwjjfryFRJYY28Jxlewf8odwVG2R5x4WuaJUrRYW",
-	"3UFrvFxxldQfi2gU+D7jNk0TJ26uiFwkFwLabQ3mo3Nh8LSvhWDozqpuix38+brwjt5raTV4sEIPDubJ",
-	"RETBn/IYKXziRq5u7DQ/j24EV/fOqvHh8ASeZvs+hohhSmcEoVaeAAceuj8BpnkTy2dDn1M7andyO42X",
-	"t9rzfKe+ljqfcmPpLSUPrNRKAlF+LL8zY6KpkoC4T04Gr1MKRlO3jxBBg3cn2DfwIvOtJ2/wIbzB7Lre",
-	"2yFcoPe2as/PLfCD88DHbrPwXBpAMfiH+ntLLOmdtrNMoU4vGF5VxK3ecyoYAzwXYy1vzV4694NYkWLC",
-	"XczVcjjnnpiOAq7kf9v6KxcAQRdJG+xcROcBv2JRot0A8zWl76ZIQ1wZpGcMPBQ5m9D+qpG4kmuh9/BY",
-	"yFEF/KJP5rOZoh0NWYIo7CkTqflI54bkeYlnzAuoTQnaqFjDynPKZyyKBachKkgIEunXuWb08tyaGPOn",
-	"jbRUdn+tU1QLwujJaU6d5oWpefKW7+ctL+mzVQ7zG3ZNonlo+8qp8pK+bcZRhuQd8Mua7wCBvEiGPGJ1",
-	"1aLuEPbRY7MEnWSEG3CLzqpLEAIBFaSqyU2/nTavuKSqnPchh0FBdx4sserWN/tI+eW1b8AnX9A67ipC",
-	"X9wY0iO3G+KefOwH87FzLIw7utl3NS46RfbD3ioDotUubUHsrrQgOptbELmu7GfX1Q/nwt9nJTc3Ex/t",
-	"Mm9sKE4ixr6IqXjw6G3Fp7jGF4xrrDNO7xfQ2GFS9dJEiY5vwMrNrbVcBptokBeYtqfEo9wPYL7NXFsk",
-	"eYBnpYo/CyM7lPtDriMhz56BLfnsGRi2JEjIKGL0EkongWD6f/7rv8FOELpjXjGyotWoW4nSh/iCxXCR",
-	"ZrOD1NAoZOoBCmBSmViOulivpWOsLCZNQaxjhIrGwbsTMqbTILwh12Ie+sqSNIatFWuCXpfkkMzCuSKb",
-	"xRfHXlQ5cp8mtEHeKAKVIFa8dunT1c2hH71JsoV5SJKQXQhVpHCW+UMQaxwq+czMLKV1gPgy0nng4rq/",
-	"UDuraGlxbWNCh1y+QT1mEcJzIvp21c3Td64Ox9Wc5S5WGhsbUpvvf4kRgWzIq+wjm86UN5N/b4eEwSWe",
-	"JrhILk+MLsQbQSY01hPrC876xI2lAqTxufI+XJhodxLIeb9xCWfMV4DowC9o5kneialdgWuiNtx0yCcs",
-	"Ymr6QpZIVw2gPTRHE5rEQIZxMWdyiUwDhXKB4NzMInYViLl1TMQ8iQMA2GJDrkK0qsYmd8fjEGClYWSw",
-	"p29sftiAE1eaAlp+qU6+93ggYlJVUCzQyJFerUHM+sRFK8V1iLtocLiqjQwKXh3VAAL2RiSnIwaqPVeZ",
-	"EPF5+lXrQyh2y3yCYDH2J+b+uYaZ/KreKLg/XGkLyH8Xl95J130dGSOp0mUPckpviJ5I8PDlCQGweb0i",
-	"tTyKZoM2h2fhRmPCQyB6Szjv+uQr9kX9a0MPrMgh/YJga1U4BIuTXDMzvNwB75CiOuW7e5yHqwgQM/yH",
-	"0mHfBgVinrd6rN552/6q2Qi2y1PpV6j8Lww81nrAcmb9GurlAsEf0qFj5ilQt23LPGkFLsiCilNRoqDy",
-	"x0Yz4FTAM1F1W07lKhAhPBWNQS+g03NlYSx6CRmPqtUmiSCdtuX/KPgYeH15H7AmB4PTxtnxm8Gbs8a7",
-	"X4+giVmagvDXVgvweS/ZTZwIzvQnt05l1QhGLO/h0KfQ0B22YDi32hWn0mnLCZIGlLQP0WO9dZZeFBBk",
-	"0lJPIVflY5DcYKXltQMpbuNFdogYb+ozLvuLJeere8/5WvKBtzP67Fw/xPSk67YUKshZwXdm8ShXSOHw",
-	"2n2ttx0yFaMgZKpV2SGgqaUVMw4+OhCxlObGu4D/Lt2McovTuefi2CPVKlyOJDO71kQsGiN5M/HGtGKn",
-	"tVERmzEKwHXm+fEErC85AgbEwqRT8qX3tvDSakDUGuNURAz7jDoESkTkcCmJxHV2r3UqmQlZNqmw6fHz",
-	"RsieAmQlAmTkJFkvw82XoKWDZY6FDZAEv8czFgI7AvUur2nkx9I3tfcUvdGIhSu2l3mkH4zHLEqhmEM5",
-	"JbtWBcXjCfHZVsnqMF9qWRgn3bj1SJzwFOd72DifNo/zo1B26GlNGNCpfKzrIFc9dT2gwy8U15VMmPDn",
-	"0+P3upsGYV3iwsKmFGRhCQdGe+5ibCVPCxAVyPUEYhjQHlzVv0BwAeIjihJTgy6QDTEXsGBPvcsT7MK2",
-	"YRcy07utzhaz8/75qaLwhLRA3MxtsdH3pyyZSIlbuZqOKdhA5tbKr0nv3dobtfeavda42/G73l6753VH",
-	"o17PG3fa7GB8MCq8dzyNN4RPsCdwFYJC0Rn7tjEVCt96DbLCkkyDwNMGiNN9BZi8Vnw5Gtk5ntAZWEEG",
-	"1NHNyC3wJ5DIKZVZT+Jou+Lo/iJIbZR/as688ynC2+pN7VRoxKjCvC1mzmueNXtrmPOOrAWWfzR5rVKZ",
-	"MfBEK/2KmMX/oYbf8MRU/iUrMcthvjiVID5XQ8ARqcuBARjlcg47YKu/2+s3O9Y7hgG/hJnn7GNS6fN5",
-	"GDoVHfbXv8cslGJhkiSzuL+zE9Bpw3qHnJO7sx60JiWUlftKGt0TdC/r8udr/1wzEippjx9Fyt+qnCaR",
-	"ABce89jlFvRjqjLMbyrzCBqmxBZqNnt79yJgfE69S4Y4EyyUp8IhM3oDzhtJGJ3efWtBtLTE5ioDJLm4",
-	"udQiLO0u3B8PtInKEGDY6BfWJpLLVG91DlrtTnd3b7+3sKeUB53dUq+ZH8ynxVsqd3GtLTUP/O9gHI6Y",
-	"fzdjYhYyx/e+Uy8pf8Q1yey70KezDU0QsONWmB6r8NC+aetj1YvfAcwJc2081wnKgW0CE+IRFIq66UZ3",
-	"U1x8ueNrpgcl5aQwZaGQgYKK4X6aaUzkVy5YEuekwYY8bWS1qws0BTVCVxXWWaTdMOkQtpJpnEVSqiY3",
-	"hW2njM+nAHsEBx+xklqtZtMlbno03R33Y1qGoIzAIJEvEiWcRYdwTcslAYcgEdiL+GE7/ZDVpWw2j+i4",
-	"y51E+SW10TxkNbxdN70dSDf8dM8lrlZL7o6LSWr5nMKxHrgYAE/oJePwUavpqhHaH7ZcfI79WQdubU/P",
-	"X63psb646+LG+TAXidwy1JswH/+0n76HdeLwbz2XXDN6aWbn37x+uNs2iFWttpst+ADuGZrMIwTFcd+z",
-	"JLqpD8aJlD6w0zbBpZJC6z7ZW7nYKWF1GcvpEVlDi7ZDmnw+nfMoiFn9FUuSkNW7bcu0WGdVbMci2Bxb",
-	"SS7lQ+Jxbb7U/6ZGcsG2Ol9kT9mvN3fr7VbebJTea/YsVNLftVPzpXfj6qwF0jakEF//bkmKbrskYFj7",
-	"4A6G9W7JV93FV90iYFhKBAm5Ry+BktKSQb+U42UVxcByBJBMA2k2Qq3Z0fGPx2fHZOeqs3hPt6+wvlM6",
-	"GEdZBjp4iNpe18VhQagq97WJdqV9tRjudPLp6Y36xnIeuI1BEBvylH92S9AvS6wzeT5EWuVcstms1Wru",
-	"uxl8sjSgi8P6Kq22LNGMXU2XV0q3CSmAsa3KgNEbWfgERX8/KHpcvrLI84vcUCi25Nm2RVc+CdSDcT9N",
-	"6Y10nXxTwAtkMF8t9VPeqVtR0bqtQ6iXaSsphifD9y7R4cyrd/rN3X6rbece5PelUQvIvOUu+XKR5qnw",
-	"g/ENjDd3YTsLC7tZZHqTLXP/7EjugD+/q1DWSXiCuLCZxjauGPo6SMc+C66F0ttkwBX8PT5/yL2Q0Sgm",
-	"runtsUbhYiNeGm/9q4q3khkNIlNxVxQelV96PIb9aeAzwsZj5iXSjCCuUgJ9AqLEXeENKaqqBRiO3CuG",
-	"3LpE+U1xQqMkVoFp5RKFwZhJ4USquUAdte30HslBuE/5gOxYey6soxkA+zCnYZztAdR3L5E7UO9UkD4o",
-	"kzsokSCQD/mqcwSbGbqPIE2Qis3tpwlmkbiI6HRKk8C7Y64gpMlYRFNtG2eM3cb1grlrW2SN62yYtbe/",
-	"t9vttFsbGjBmdh6yb+xzzd59PIulyb6jb2EM/IcvF8EtUCI63ymOzpttk2uVfwGL2tqQJYLv/+5wIN9Y",
-	"BF6BjRSEwNbF23cQY/fTJt7CeuLSx+VBmGS8sl2o70csjqWFuiOibPtgkf9wwqXQRHwBqOdN3ZAhz/FD",
-	"DqW1YHsbRDkbQbK+xz+1LdREh2C4irSvYm1J8ZBvG0pulT2dY0kvG8CLhmxm3lfXpmSXCP72rdCUFXAW",
-	"K0Bg+UqKqc1GFNgeEt3C3t6Gvbcq+IgLmRcRu6PGs8a+kTVWkJHJJAAgS60K255a6T4LZBZwCsvTeK8k",
-	"crY7rhTqt4qwFHbJ5SaD7L6gB0sMPcY+kftkhu7nPRe5zrZffT0RcU5bkjzOXPcs3iGnZK/2drvo4G8P",
-	"1EN31z63kswJSyflKWxvh+1zRMrd8akfY6T+lCWxgT8y4gzM1ovgSrolMfME98mYeomAqhqYEMQSuJ4E",
-	"3iTP5F6SrM9FMtGpABoxokfeIL8CDbLc7C5Rh8ghWTI//e2YKF5mANEzaADIL6mqeIY8LeNpkDNB4usg",
-	"8Sb2ThfjMYkZ95fD6FBIQPkNwUN4qID95M8pph4CBfJkyKsuh4xCwL1w7jP/MaiQO7I+qaVyzJwg4leO",
-	"ZFpBVCwvUVkc1rhoKPw7LO8aVuQWHVZcuXOMUsBbKoJjmEu5BPAAszbyOrdmRt/cV/tE3tamnVY7VB7W",
-	"kHqMVLlQUW0gY4ynsetIpao8lLGI8DkqecRFdiPZfOBwA9iih2Q51h8ktS+Id0a9JCaAIfEg6vteRR9b",
-	"dHSWtPf9GK0KFfe2dPHyqD8Dc9TXa44o0brGKnny3x7M5mHJBiYPOnA7dJ5MNMxxCQgT9c1slATFkEc5",
-	"GTESe2IGWq+/DBmrm/i4wrj1IhHHLNYomLEibrJsEXm5lM7YNEeJFwaMJ1LkjeZBmChtTyJ2oTF4LkIx",
-	"oiGxinvhYy4M1mbgN8iA3yBzsFX6J59FgsRwX2Ra7wB1pdvs1PLE2ysF0iXnaTBPJkdqPu8rEsy6LFmk",
-	"BYmeA9ob7Xt7/i7rjrvNTqtNW6O214FW8D26P9oo0WPQr9fe1UrweFNWkZbqdgrGstuzvOTSC2Itxjrp",
-	"deeGXf2sTWRQek15UaGv2VRe6OvWNPEun2w40Zj7tKSHvt2CCIFjFK9qHXivqlUsw4UT97f66Xz0n8xL",
-	"6mfyM5dUgwROYw4suoKBbZBfJ8KcWBQzMd5kyOErFkJ1DuouTbI2/GFOk62UMAo5DmWStOTwoA55QqHq",
-	"Bmp5TI+C4CSZBDEJeJxQ3bSAHOSkTcC8wzodtLD018ADUPa/bfpLE3l5cuhIei2HYKaqRVLyC30Bx0T2",
-	"RaQt1MPFXIRdUsEC4zWqKUyj3tl5C5J0vp496za7z56ZsR64Q64uz9rAjh4ErAKy8lpGcaEgxb0CL11Z",
-	"45ufme2UCHXrrIP++uTk6PLi9x9eiX+cTK68N4OfvBfi5OTo4s8XLwad3ovBT8cfj84GPz6/CC8mlxfP",
-	"//HT6+PBxfH1xW8/ff/i9MP3pyejztFPxy8H9Dl//v0v+yf8/RVt/zI/+c/ZvnbuJ4z6kPlTYnBh4TZ1",
-	"88sFyrMzDl4ATmxpQysVQ83PKe5K2V3pNd0vLCJxM2rw9lxRWKIUNNew+kWeVZqsl4pYyYexcnkSwQ2r",
-	"UmBECOJ4zmoOYd5EaBx4fSukBVi+n353gjsXZVx2QwGk+QfpRWfksPtbXWpVdaPGkBcKY7JaFm9QgCnf",
-	"YmOp7Xo0oaG4gHShqVU1lGMf5lIYezSKAmmBulzo799dJKeRg500KrBjhQ5smT3kRmgvRwycjPQmdxPe",
-	"Q15SepP1wruE0NabeXOxfaWu/LoFt/MJT/vxdJbc/ELDOdPXLESTx2QWMblrSNVEKyHm5kgTQdUs1JyC",
-	"HazCkPoEZ+dMPk+/G+zw9NXMBq9spn029FlQSALAPD4N0Qn9mQi4wipEqK3RHt0dd1nHb3vd1qhJD8Y9",
-	"tu/vebujLu2M2/AWCYvG1IOqu/kohHo7dPUq/coz8wtGReTv8ygs9ifAL4Gvdljbb3nN0QHtjbv7bM/f",
-	"9bqjDm2PW6zpH3i9dNICKNBTk4R4xskN3EjB2/Q/lfa8Mi6SXLRs4Rt2iHTyGk9AwvsL38xtUcFQD2gn",
-	"A6sgl1SEzJr7ZjoaKXTPEQrsVsHdp57nPd6ubKCqVNM++mybuX5wfteGrBZNKJBE8kihYIAjsCgTco0x",
-	"LcJ8HTCW2pj5n1WilRdVt08W4jYtRK357msjyk2XV0cHNFurLcQ+cEJVIQPi39RIIHW+2dGOUfrmc63k",
-	"h3xZy5PqhZhNWOSFYu5Lmw+9+4Z+TxfaZBWcVbfZJTQmwwoXCT5tWJHG2Yj6C265Sv2nqbDWKl+ebOLK",
-	"6+DeWqvw5fHgyOjOGOy/G6Jm7dDi+MKKYoaZzmQiYgatNe73x2fuKiMIFmtzCwggy781v7VZ0m9VQvdJ",
-	"Jm1TJsFGvK9AyofqO5HmSMpmllL9OWR0k7bDVN1/Do1CH1b+cGvZv0ufVnBWhz40+aknfDbkC5c5w0oi",
-	"kpm83jElB6kbV1Q0FsQq24vZ0tENiVg99sRMesjSNTJE2PgS8FT0y+RIIUMgOLMTA1BPnHV/IektfxdR",
-	"8CdWJiuPmkCgcBLEJBJzpN0LLriAconXWI2AmWeQL1EwnTKfjNhYRPKZiTfRqMdnFvCHvALB3QHXHd/L",
-	"BRI05K5DIeiSqvtpWJGC+BaH+GkIJ1z+rnIskKZRgdYhRyfWIS6fh6G65NYl1TnHdE7NIdRkb6xpF9e8",
-	"phnrBBzq6uiGYPgRG/HU5/GQK5pxMhU+EkvcsMQhsbAuxkFl9cNZNs+dzCOO5HUAE/Ps2ZImfPZsMbpx",
-	"qEpM/BvV4DaCjH+5EMGQqxgBsUIEpGp8NiwYGZiyN0X+gSSIGYzGqo0QqZWZVr6GJo7ESRCGGvxRGZOj",
-	"eTLki/moPlGhclDD6okaukLfz1lGtICt8v3x2Y7UhTsKs0dp+CGXhxvOiJp1oM5EWhkIg4kQd7cil8Q4",
-	"CalqsUIYxz4nh7igSRvw/3Poj6z11xW46GIHyomART20v77fdolL58g5qL0xYPlDtwd2Lh1yYqX/VJeA",
-	"GINlAOl75uuCIBWByT6k45oWZ+VrrybFm/N4PpuJyLpvVTX4yHMd8Avpy0shlnawWl28VZ0okJ9LyUSI",
-	"+3bGeJxQ7xKFzXvmsWCWKFlG1TkxZUeKlglTNZlI1F47Ld5UBUvy/otEdvh+ekjZO7RceWMx5wkJBdCG",
-	"jm5szHlon7UuacElWpynEns0T9IsBT4Qq3ciNgvpTVpGFk9jd0eV9OQgPVHkelUpEDyZUi4XTJl8gpLI",
-	"nE51eFSXTuFyLZbn9NoKTdMPYsixkqqhTDWNW+bAZiJ0vZa6NAymAVqgxBM8FiGw+uMS4fOyTaQYCcq2",
-	"i0KdzVRKGpwGIJCCujV527TqjKeEOhMxx573v9MgtDlL5SYzi+KhR4GrmohrGvlZdl5NMIrlaT8uLELj",
-	"2TMyWFnnG8S6DlDZ/LY4MyS8ZnRDTkMp0OS8oNbuq+q+IlMA7wGHqgE1mfrdXLlDdB81vKw6w0uFYXI9",
-	"VG1Y9f3fX5C9dqd3iLS+cJ30GjyPzVDaeqyGGxR7uvuLG35YWZwlU/EoH4TOWzIzO64CmwA2O9nRFWyW",
-	"GJVSjkS4ieNaPzNddRD4SpjZ6tIeUMp0bA5A0RlBIlviRvr3qpKnQJSrwsA3jvwCHmYEjtFCFyTWPwtW",
-	"6g+3pjeoFPSKNJfs1YHPysz04qb+S7zQcISyIts91iDvkeoM46E4HWZzFb6tmg0NHwFDQCpkeBMU1Oas",
-	"gLljiWutOTBFjVxr6DxrAwIaw/SLYTZWmsi7ZBrweYL7oerW69Mxrcuv1ZMklKL9WkSXcQp4F8+jq+CK",
-	"xWRX6x8p6w4JlSYUcGehPJB2FUzfzPAocx9WXcwjGD5fFDY5sgZtTTAC0K8GAml/qXgYHeZU4RafUDBI",
-	"p2MKm4Wf02S132zQKwuc568/tO7kOcPqzKWV0Ou2LVRpEkajMGARHPrqkviVXgFIFmnIo2ipNciplKiB",
-	"fUJwq6sdjaLc7HuFMwg/w4a4VjXT2VmZvO5c/doedUatD782xe7vVwc/JK8+7I16Xvu31p9N+lOX7UcH",
-	"SWveOSkKOuS/8PosxR2qR2Ob7HbA/TORzKAWyrjN72yFaZcR64lx8Iyhm1NVFOpWxZrUW1BPjHywc0iK",
-	"yCOAwXSVQeh/yg3VOxXQEtI3T1GR07a+skF1C1H5LGrOR11fRMN5s9ne69Rfigji4Q6c1LveXSEedA/a",
-	"zc6BDs+LGbtL7uAW49F60Fivdarvtrw06QoANopcKOWaIhep+gXHc4dFKJj89LUWUh3FcNaFk58/XZn7",
-	"3qoaYzgMpyCDTxO2sFvxcxInbKYbHzKWA6mCGVVGriRCbLJl9TbdwiZqN7u91h6+MVZRL6/9ewzeMHSZ",
-	"M5GbrNVgWCfKv4hUN/AmKrkDr/Cg0ddtHBcdmtn0jAQ+9Ek83Oko+Rb3PDd8Hoa3t3erCH0otPY4nQgQ",
-	"X770F16P6QoNc/b27F1WYjkKwdkYFGaFnjLrjy2z7hgxaNu5a29VnI1PmM7FO19xqt6STm/EC71Zc8+A",
-	"9GQdor/tEPdvxpb+DprGcg/Alyid2PqMt/w264y7dHe053X3/R47GDftK9PLRmK0BjGpXW83l9/p9vZB",
-	"6iZMXydT3ZUmPK8c/eUiOVVleIe6Cs6u8f6p/0LjpSwMJyFNIBIahvG/c80Fqjew7O6T6mxtcs0GkE7m",
-	"mg1wnRbSo7ubvM+mCE+5KVVVlooyIJVhkAVdmWDVDRI6B7aeV9UkW6CXziTP+hiWVGaCJoGexWzui7pO",
-	"ns1YpPug0A+KBTru1HJPh1x1UBW1T41oHHiZ7qkqdohjJ5b7/fEZsd/pb/JZ30k7rePhbeBn5kq7PGQ0",
-	"4kMOEJhqlNL8hJCU9pPVcX6Hf6+f+G4NI2E6HwDpTUSCxVAnmYjQjwn7SL0kvMGpwKv7WO68MDG6UgQs",
-	"4XxeOUdFP9zAd0m10yYT9lEx7tekYPNZFFwxf8h9lrAIq5MDeY+bNHCjVkeHFeFp//Nf/40lLUCwrztA",
-	"Mi0iFJrgUphWeQkE8NSIZjRiPNGwR+mD0mi0niER6fVEzNAJ1IZjOk0tcT0MLtXQqq36XnfIQ5YkLIod",
-	"9bYOceuuQ9xzjB013BrOfBjEcDOIn+W0yGe76USkMh11uanj4ILTZB6xe3bWvdPHqERhjUlH43vX1JGA",
-	"lnbX43UuomRS77pZXZH+oSjQJ/+xhfyUfvxRgX+3d3ed7ZfTbqmPLntcrfe8lXfT4imvzdAGpyxh6eR1",
-	"Je76LdYZ79ODUdvr+nus47VHLdocH7Cev+/tZVh1U1D78n2K+gV21j4o9TozS23OWCnP9Y+NbSq9c9eV",
-	"o+rCj0UJVoWsOGe1f5euxL8HkCXS76/CGCuV7Grm8rSDeRVZqUPGQZhoJvK0SyQVN4v1ilY5IuqeFB/c",
-	"piUUqlGDLmifG4WmonEKpZhtENdmFXAJnc0AtlD6SkMecBTGZirXiU3N971SZr7l4Y09NUHKuBqxeB4m",
-	"GrcpZPSK5c1dLStKS4iKPAGbSpuNMikwfJ1xrroINyLVUJrBdxEfpoZvmRmsElU5w9HSLGcwIyFCRnnh",
-	"aLLMNjCj8qbZWdK+dClds3YW3E9idtv/lARTaUxMZ7c60ydmLqhZMSZuCAgxYSItBvciwf/DL+yD/D9n",
-	"H1xjxJhbERoPufv777//Xn/9un50dPbyZX867cfxP1xSHUcU8k40VMlCU29baxDYflZyCdx+3EvKkcXf",
-	"hhykH+7mdIbCpI9ue7veaZ2Bf9tXnn3OnOX5yPYUzqi0duSF/7saJv8KE/avi+RfFwn7F/vwL84+1PrD",
-	"of+pe1uX/7T1P2f4Tz/zT3U4bMifWs7ebe1v//hflcer/FE03joWaf9ia3bIaMwI4xcBZ5Cb24LaL4M6",
-	"DUw0KOXxWTpw2Ro1afeg02vvt/bo7qjrdfw2a42bW+OiuQfX+caBmDLUMZPgYlJZPtPP50Hok0iMRLKd",
-	"VSkRdtrqBK993m2ZOJcawzoq+Wng38U+08zupe0zpUMeecX6l4aVmCvLI8douxcLfKERVthSrDphF0hd",
-	"aGJuaBtragpinVlc5KCXyhGKfLE7OkgaqhoOKCWhGmjCIkaUQ48q2CaHl1uXVAvrhGmiShyhrqO23I68",
-	"THjiZNhCNNACwoU5K0g+HEWHMuSLfChXgQiRwmIFMYqTSyLuLDOSD7mhJM9W/+6klb07Vv2tHip25ZRi",
-	"BClXXLQNcOWHE9C5crDSr5zwIKm/o3Fc7/Y2ospYnoDPwVT9pMFKa7DbO+mqhyN4/lK9VXdIOHzJ3iqb",
-	"cXl9VKIctfKR4kemNncXQiZh/1GsmzSKYxA5TGV52mMNnzCp6or/rNYslsRDboviw0UASi5IPPcmK3X6",
-	"CvH9WWl9n7oLy5yAItLfjIm3EvFdcIWmvMluzoPbJVUaxkKlPqShke3+rWnrbBnf1Cqdt7erQ2is+qR9",
-	"aV8JBbx6KG+fAV2XrsBYmpliyqD3KYxZMdJv4f7eOmPuk3f/hb37h1PrT4Jsu4Isn991sybpdclIJcIC",
-	"H1LLobhmkUehO/WjdAAj6smLa18SV16+YTGDk0GVRV8zdfR0yH0c0gvHdiwhe2z5vGvzJgv0qqeK8yOF",
-	"Mk8EIryjW49/panTvIY9tYGN1KqAQPcNyr9eMe4LADZjH5OIumQUCu+SjFgc+EynjOa6jzQu8MZ3bP/b",
-	"wmAEnqQyHvgOetI7yBBq+ePS0Y7X0JMW+NRrHOkhz/ekt22+pUxBz28GUL74kE44qb44qS3rrC04Xp+V",
-	"c3Lt+91PhcNeL/WcpYl78sLNZvBLaW386rervb8y5z1D1qi4EWqbOPE7dv9DQRg7j/rQhmVAXIuFMtYF",
-	"psHFBm+p6QHhKYJuckCAZD7z12Ae1Q6hPgsdHxyMo+hOtP9isXkYkj2nkM+cDNTnz57pGrw2YEuBC6aw",
-	"lEBPKuSqaM7xHYKYiMhnUV/jWkC4IZ4EM4e4IgouAk7Dc9NrqyoFEywDrmdVIkKHGB2mKt80sADeyuI7",
-	"Z1Q6nRp4no404wjcCwb7HhTtWDmYGYruKpRfYkgcCyX1xDT1gy3drEEGQDljTzuo+L7iZyQjllwz9WIq",
-	"3D4NeDCdT0lVbXLSq0EEqNOGhl/pwCXW96UppvqixwB3oa1IAKmISXU+m6GR6aT2ZlrjF8+YF9AwPtS5",
-	"DtKuHRpKRbkDwI7hOBeAGKE/i6SBFctNJ78OFHEB129c0Lm90LaNl6p6BHV/81oR86CXWU09fNl6PdNv",
-	"PRWAy0Uzswg7HsrQKYnEdTp1ugXfPEbPt1yyOOAeSyEUMCXTUOvW6rl9ua8YvcR6Eqx0iG6yfOhotvXT",
-	"Yk+aZXS3vjzkb+EosmWE2WxCBJFRLGNSo5JYqCWtFNi7EHS2FEJ4BjIETtGQ5xxJUoXAYLwKNaK2BkAE",
-	"5uA08JmCUI/7RVa7BWrtZGWppms6zGbWRswTUxYPOebY0759ywhw8a5Sc8zlTtK1LimNexAnIroBkDzU",
-	"3eWs23dpW9BalzCjFPBV/S/o/93bHF/aKcVdfJnM1pvOdf2UeRFL6u1me+8uqS04rnrut0FAajaCRT56",
-	"WGKLfpvGXXN3k2t2n9pHViDyQa7f8KvabYSbx53ANu2CbboDzlM9Y5YWEgVWAeYT6NXimhGquqjlLzGJ",
-	"mZReCSMvz87enZLvg8QK+MxjG3wPvjHkdC7ttESJCQB4A/w9rLiUpq4Ng6ffCoVf3wrCEDEeM+DnRkiz",
-	"gJMgiYdcASihSYlNB+b8OQbOIohSjhA0r7Xy1erHHGzNnX4RXDFO6AX0RfMhd9U3U313mNqUnGWhdl68",
-	"bDRbzWazh+WSK/UiUOGC7THkGluJ/DqRVpItSBTAltXqEsSI3TJ4d/J9o9mRD1sGbyFVXXYJSCYa9V/e",
-	"rbaejFC+R7PbbXZcgzcojV8b8kZNV6/eaVsBS0ebf6mF2pGi8ZM2M40RSnSXiXz764XPtDVq3fkWYYJG",
-	"LINxj8j2lmFqfWLM0iFmeK6DmKFlJV+vpxyXswmLlckPsDka1UsVe8csugo85oB9qj8DdZNjspj9n26r",
-	"lF4SmBk4odGF4O3AJxMaT2BP11ReF88fOGY6ICJ3mApT4n0LjhXY3YoSm5xltoqbsI/JziwEDEg3nkMP",
-	"zgpCvpdSblhmy53NgMVzU+lXBp6X/P9w72bkg27PKP7vo179RSg4q79iN/9fpbTaf89mImfw9wrJpbOW",
-	"ea2KmsCVRdi5IZ+ifYHrhWY9+gfwVCIHYK2XZUdsADyg5VEr22o9SCH4ZpHcBAk8XLkDdnt1CtQolZW5",
-	"m6P+MI0voHM7olPtQ/TJXxZX/i8QeVh+ZgM0ljmM2TGeLTrco4hRBXm9MJdINb9y2PiA7LBPuCeiCNok",
-	"s3fqSyFCeiQRJCPclF9vC7Y+KRZspJRca2wCZC93+i9dSDUU7TO9k9RymOy4nMuFebNmFF9cRT4s+/MO",
-	"e62XXcdfQVMuqdsFn1G7iWv3Xm9pEdFzNc407Kmj419UKhZNO2tbrXN8C0eQuWd2EIOsVA44Tqf8Wd11",
-	"26tsAnor3gTpd5fMF3kVmC+N0j4DDmiTuix1xQZ2vLpiAyser9g0EIxXFbNlpqaw0v8ZyzfHPn8hfDaI",
-	"kljeWMeHc23wukpRFjak6TKYHAO8WPvTZaUBrU6kmtrqAFoPUbXFcwgNUcooz7ui6P3TCprriUjp+0mQ",
-	"DDngeuIgMua5NGysN1DpDwQjVtFCZa9rdtg1duqQ24YqeSNIbJljeSbO6URcZ2wElVOu3NkeUAiA5Q92",
-	"3uMRvbCowQAA5mhsLXH5lk99clt3O+tf6hxOxLWl6HO2ffH5W0WIr29rH67MlowtB9fsnLihj9SUUW5/",
-	"JTuwITenRh+z6sngdc0CUdYnDW9U4pzBoULudPfdz2ekQLS48qhIDQ9vlGkyKHsOD9UwVBVFeE1vYpV4",
-	"Ml0Pi+wbUIIQKQ9EtTtYial8R7O65HIrzwU7HGorPVEX3vvck17CeUCnALDk2uSggBiuGjHV2+8YAadi",
-	"Cur41rRthJb7kKds9jvusAIXDSsuqV5PFKDsIqYjcgKoPJrCFEW8fIXKrUGlMUiv3mzIjRcK5nTqZBe4",
-	"bQadE4w74xQcLo5pQhV+RqZLBfs05clrSC/ObZDT60A1LSVKwKQoI76u4lRua3Y/lvQbbbF6V0hO3Uyb",
-	"Md8yq7u4nLbplrdP7EI89NWywInwGammE1rijqgANjTuimfscfmsOrxwV0+1nKZpfi5ttrnl+oX034u0",
-	"A+wOGnABoOhT5Tfpnyg8rX/+cet8qpz6ly+n1Dud0PbuHnz4h7wmuirKTgEct/wzqZ5e04sLFpGfT8iw",
-	"chbdQGh2ngwrCg5IR80Q3CDBn2PM9M/oBYOaRoQO3AHQOvUaiw81sOdXHXMmX4Ri7hNQqtj34BA5ZDkn",
-	"fhB7AvIxlPtpQ7/KgZkg+nI37cngNbnqNJp4jZNDL2BISCFci+QCWSBgxIy3H3gyeJ3zLL1SRC6VZUhY",
-	"2ErWPTLrmnMzOfLqW84GcPJqJGGc8oQM3p3YN8kfyUtGw2Ri0K3nHBL2KtppXX6Kn1Ru/7j9fwEAAP//",
+	"zwq0JjNrYndr2bbFj9SfLWbwF/9T1BKq9VrJSnwak4moDJFfSpk+rrTs6P9j792301ayftFXqcM5YzSk",
+	"BeZmG+OxRn9O7E68snK1sy7drGMVUgH6LKqIJOy40x5jP8R+kf0K+1H2k+xRc1aVSiCBsHFu7f6jVwxI",
+	"KtVl3ufvx64CMY/B3V5sqW16Lb/NOqMu7e4O97x9v8cORk3aGra9jl+0KfEBm+zJP+8bMdaRwH9+rmg1",
+	"iKB7qcas9CuUC34zFfMYsP8SQBD8bIkPCzWl4lRMS0u/slvRSIDouS1h77V2+81dC71vwa2r9CvIqYAS",
+	"HUfn7/e8IfVavb3hfrfbOzjo9pqj9u7Qb7bbo+5eT84uMKSx1qhNO8Out+t396DL78BaGDk2FeyyclVO",
+	"BQNjF8EMBttpNButVqexD7FVKZhwECXkDmz5PLhC+4U11dqSKJb70VqS1t6wvdfstUbdjt/19to9rzsc",
+	"9nreqNNmB6OD4eKSqcxmulpq76eRjlDtq0rPWGGt9l3nusSOXzfXrYNeY7fVaDWbjXZzYbZLDCNntlv9",
+	"3V4WHFJNTkGUANIR5tDDFsfewwvIW1f6badiSYIyr10+V5HRm1Ld52Up3nCM7kkZhEc3G2Ivn9Q83QwN",
+	"8jTtTCqTzoSfd0rnTk437zM6XWgzyhIw5+QpbGtIW4hWviTtFdKpEmnB76g4+wapkj4JTarEbuqOC3Mk",
+	"IvTNAqZogjOIIzcG/EyxBAN2LsTi44m0RqGNr/H1fYUfxr4GhgO13veG6NX75p9Z1s728MDrMmDr9Lte",
+	"ix2MOnR3uO8fsJbXobujilOA7ts8b/aW0X03k9TKzDCOMeiYTTlFN8AevtPopmw6ZFF9JqKEhpXbPzcR",
+	"oOkKFgnQ85KnsvEjS0aITZSZhSX5WFSQnCcGPc3exMkiZz2pqgDJwD5Hg0qtaDXI+YQNuLoY+V0tqqkY",
+	"sUxVo1QOm75LqkVk+QjAqZOl0wFf4qc3DrQSqMkkEvPxJJ3Jo7enpOouPLfRaLg1PQkOVL46mJPiJv1t",
+	"IneYObRjQEFMxoxLCcV8rHAvBPNZZmnPXNvtkA/vf6nHdMTguabYuL27RyLKfTElQ6iYn/MQphRgbZBY",
+	"bxxcsRhyrdVevdXuZaqVIV0KvK7Wx4cDbhV4GgSEICYUq2UcwhrjxiLRfS1DvKwynpBxAwdV6fOIQQIT",
+	"9F9/wDGdqZInExpPFOTKNxI7a7VcpJCX+urnszevD/U3++2U31vjZKRfdlyV8QOiRczlqXAbcDBh/FFE",
+	"SwsPwXZVDqhMBeZNBIut+at9H1GxbkvdpdVq6mlMhCChdAoOsexZzXLbtcB6aDyRkxrTZK72P1V0Wun2",
+	"wZ0ipxJp1qKx4O3AP8zWTdcOS5oOyEKRqp77lP0q7sj+5wJteDdliCN8SMqmdNz3pyhfxVD+nNbP5xfv",
+	"RPf369ZXMEbuN/2ri8+WsxqHeZIdbX/QR4J77Ntz+EoVr55uBlxxuhluxelmVJmnmzNlFtpYhpJmycYq",
+	"a2IVuaA7n83RukUDLGR5pKp5phj+1jLFVg6pQU6XDKw4ETOprS8Rh2XA5ebD/i1IBsUJJJm1LRVwHda/",
+	"FkT3nwiuWsiFomLGiw4tRcC4PxMBBzOVDzgWdiG1pm25VRcp+2uPfvBajdrsmrt0XdPVpHaCavdZ2AlS",
+	"e6ZbJdvrpAcA6EeKXru2gcd9DHtyQW1mdFB3eXMvCEqdZKeq4kRtVj15X0DY4SBL/Lz7VVw+nOQ8cZTn",
+	"2q3rulUzf3qczXaUUPM5TbOpobAxv4kRj+9Pjk9en58e/bJjE6wXxerSEuYZi6aUQ7mMqdqIU8TRopCc",
+	"MiHhx9UXc3rNAnJ2/HLAXXnrt/qmR3DPl+wmlm7Nb+piV6UcXccKEJrzJo+9vO+SHEsbd5OYhaNsL57V",
+	"2GsTkW1XjtmCFzLwQ4qlttLGZncUcNL6XiHjKOGC1/ElaXwZ55R06eZnBWkYqEasuJZSwBtBuVoUKkhf",
+	"/HmtPDDphuHFnP2xLo1/epzp3caWdth+NGKwjZif0han7/zVcuR/boHaLD3HkJSETFG/8rbXOfn16T9+",
+	"fvX7sz/OX304Pf11/53xAC4KU20ZFyDbQ39KZsGMhQHASJomFOolwRXLsICtnb4Ng5TmFVcFKdWZtuTT",
+	"ozpLI5i5Yrt0tDLllc9TBKR69HLn7GXNJoKypD1x8fLl46yDWKmaGPCqq3y3GhZNob2sXxUiXH1dlr+U",
+	"28GQWDowKXRTGDpQSwO+1OwADd9o4cKuY8TNIOwBAbqH8E6xKaJN+0XUzotEyOIGgZwk0JIPeG6BaDW7",
+	"HiTwHfUq2aDTgB+lDI66OaJtryQO64opkd4gZ5a+TfmDCONedAM849Wjk7N6e3ev/vzZqxq0hEd2u561",
+	"EqTq1uv4Z/1SLtWh0eoQ3Xwr4mQcsbN3v+BEcEEWLsjsOeBJ0tyKqncG6OuV0DcKd9dSp3vuZtp9s077",
+	"RTNAzveXjGNmugsgOJmWNGjTZznGCTz6NzPmEJop8RVy+dq7u5mAs7DYrjTBsNxNmV1EqjoCGic0ktsc",
+	"gqb08uzy9Xx6AqwWrmPRnv4l1jHTotjoV7eAvAS852/SAFoTqV22jw4XDkVm8fSZKg60LsvdewVcrRqm",
+	"zysthE3sgQ3NAZqw1Ch40DBt5m2/mG2lg7vn5x+PXrwdTn4T0fhA/OtT7/jq4NWHm3/9wd+8PJ7NPv3r",
+	"RdJ8+bH7273tsfvN/+o4rd2qCKoCq/JTRYMaHHJXXFyDKT5h1AcL/3PlGfUmrP4M82Y5CKrYJuZyUQdt",
+	"52J0DE5VtgWzUVnlJ99+c2HhzUzLDaPI301YOM/gXB0Czo1x7HxOTbGV0eBjHfktMHVtuxZ/m2fXHpJs",
+	"Owgin0CmTbOIqnZUnTgW3EnjvTrSa1uTuZ00ufYRdgKlysgKfkCX2Y8T9dhEZ+ubghyisJg5zCkiItXU",
+	"jtAKfunnwCS9aei2QBGXCeHm90o9OrgmXstXiQcnP7x5NhHXhQddOzuLyso+//IGuV7tgLshjZOLeYzW",
+	"gGlJRxy7ecwMrJiUDQlp7daxgJtcB9wX1/Lr60ngTfSB1q361AiMqnQwU6Mc/GDok4ZNzOdhSAJ54JVv",
+	"6Qf+o7D4LoRF/q6qbC9Q+CVN2cwxWLpTZ+FOX86IlZN8FxP2UeQips46gbs2NZYJgJHq0cuFEHzBvszJ",
+	"i6Vm0crE2PpA/FqqPdVcDd2xwZUqKQu4+gsKI3dUJCETmhmtsSYHHNQJEnzlm5MG6FRwhuIL3xOgHfUQ",
+	"4J65VuchWpya7JxesljRvmlIWTBGlZIxoPflDVLTkn4NdQixmDI0dzVx19fTPfcIy6EqxVR92ojO5bLb",
+	"bfCHEDDLK0ZMaUjxYhUdWhO4azwqzVRpbhwuy9OpRUfrC0TCSDUSiTwbNVvB6SO7mdbC17hj6OvbtxfW",
+	"TNXDWQPL87qm9FAD3yzaBY/xo4eyOo7kHoDOAJ9R9e8U5mS4zgW0I0Sv/n60Mx3ROuLLxDvDgAOia67+",
+	"fxpwf6H0hLPr8MZguiwjBjlkFokrBoAzyTXU/MfMm4OGRoy7NAZkaWsp0mezvMzpU8TPO4a7u7UGecM9",
+	"hrA/jrI2EJQP8NmiK7aEfaM5Zq6mI+pmlfgyMlGVaqw2OTOqbK1WnIpD/OvhTVqxQ6pQcytVzRdrD6AI",
+	"N6X1eCZzpr9Teb9UP6eau9Xca7kaDCiI8TeIrWetH+pvlUmbx0YPfqlSxnSGVTGhpZ9L5LdKljpaN51Q",
+	"AAvR4FKY8g6A4S2gIUFEJnUP02HQ3HXtbQmtLDhlsMO2p9Zzjsd9NHoWvwfQpC4gYlPpV7oH7WbnoOLk",
+	"/ggLdiv9Sm+/1W52IIVjIVYh40V/XRV9fzqiOzQMPFafTcTGObQN9J2csVcjijO2kRFREJ9MVxpX+LvX",
+	"hs2SRfbNg+9Becr1JjdiHuVoq41UJWK5FirLD/B1bAHPxSlOVg60Xk42ZUHXHZJEQLxUXoU8rKA3LeA+",
+	"fJx6MLC8K3VWpOYMeB7qxBSlrmo8UFXuIxVnpoZAhXEtmFv5J3TKQ+2ZVOLqN6rIHKqsEcHKgOUdGohK",
+	"0DbS61FvBIzQayEuqwp1chOVrHKv1LBDI/ClMkTUlB0uF8vSRK3fgKvqGjM3GV/NUcWWbo58dAFGHGy0",
+	"G7KnCIcA+ltpMUUtJG2FAf9ujAUFtps1CHBeq7DOytuHT2yOjHQKYKJrh+au6HHL5xShXwYxUZCXxDbp",
+	"vqwZso1am5K2SLa2pqiwBgM1xk7J1ADf1WYBQLXt2is5Im7L9kqlX+k0d1ut/W/eBkFd8UBWSA4C6qNN",
+	"8m3ZJLj+hN7FJBHzZCg+bYAx45AnT0YQLbhioZhNIQ7PfZIwAHx+8qRBfpswLkXI2SvAZIdyWKiBnSaz",
+	"+kTEiQsAe2evzsg1G06EuBxw/D6uqw/q8yjEumVP8FEwnkcK85UShSSL7joGAcQoF6IWkGZ3FNAs1s1e",
+	"splpODM8xQGPE0ZBTQ0ZtHADToRbl8ZaHWfIdYjudZB6Wbh9KalTXG4d2g7iAU+HXHPyCnRND84UEN2f",
+	"PMG3QPx/qUsEJ7N5NBMxe/JEl2ijRA0DSCKoOWgM+CssH0Wwf4MPATOvtIOaUZW8prMZoxGZsIg1iLmY",
+	"RozA1LS7ZCLmEfYCpU1LU/3DMlwLjW8MQ9RCBZXjjygfsx8Nn/PViL7Bk1wGnXN5SRXO5YP17qzFXjxS",
+	"VfkwlKm0bs0ATZNRq9nMpjZbpaEZDRjj7losxnv3EemBI2MNmCKVP6THaIRphjRKh8nazW6vtdcgp4na",
+	"btCzsUsUHGGDHAvYPfFEntYAijCVHJAzO43l32i34K02AylQz8z96W72pwp1rzVqej3W9vdpl+2NDmjH",
+	"aw2bfo/tj/bo7hCsMS+YIThD5a+9vXqr02uq/8nFmQ//m3nJ+sl5yIao9NwU5Cf0Yj5i3S0YHe+lxlRm",
+	"vjEEUFem+hgU21obBKCOdj6rRb7dUWZMPQ2XFNon71kyj3hs96DkZRHQhFUe1A1T3shyCdqHmEXGjl7V",
+	"2Z/X9pJtEsGumu+ms38rXa/bd0Rp6nkCU6wOSG1WA5ZZ1vszneEGu0jjYEBi+OVdxA0FnfYOVydk1QQ/",
+	"FmdhcVaxVNm0VCvbUL0N7u/U0LojiEE54bvzMaqjYbGBkxgLjNNBuVYsNTlkVBMyn4EUXUrWQvz07JqO",
+	"xywiH077CGg+4ApZzx7y8hBj1yGDynl0I6WSmCeDCng4qpJXzvm79yZCjDVaOrZNaEwoH/BgSsdSgpHY",
+	"oxyKvLhK2iYq8JWbf666bz8sDG8xIa57cz2gE1euXEynjLgimcmZ6O/suFhxFhP3Y4SZsBkfG7xvtONM",
+	"765KWyfL6SKpdqSXe5Pb1duXknhdIyh21QKV2pCFgo9jOStcQJyOhYrQ+/tQapb+MiR5d0CrWbhwVTK2",
+	"vFIyEvld9Ayt3DVqCXbozoyPQd0sY90PA07BC1pqyFqU80fk7evnBHe82mEL5wNf8S/x8hb98P70UTmk",
+	"bJjWvEFWUKf3J0FoOO909Ftanj+I1sgRwWVawTKxo7WGek5O0zbOs/gAOYxY9w9EYXuQouQMIotLq28V",
+	"kEzncTLgQ2a93pYjWOZRIlpiNMsm3kzma0kzKJZNM/8DTr7RnFhRtGxFyc4XqcvZJDNluxslD7iRufI1",
+	"D2FXkeymykJfjTrsgLa89rDrd9nuqEf3hgde02+x9qhDu8O10bnyx38pWndmz012/NlBlveC5BIbLyiX",
+	"jSbjYG0kvTbMei33BX6/qa6v1UZYtkTGWYeXtnyPuCie49iqcgXnQeSzCGo6BnyhqCMlP8gqHzmcTBAh",
+	"foR93Gb6Iju3DxChQcn7NdL493lqRiamT10r+TeOgePEr8IEU9P4Q3MT5IiaNZwt61G+8kr1qGYrB3wq",
+	"Q2Wqi4+Xq9YzVm+6GhBMyHgX/WzIokRsQsqgJWgswdMyNsoHXNeAmI45RQpatVq640TMYg3Tm0Ujg0uS",
+	"ecSBOz28MdR68o2LzfgU5kuL5kVULzmNfSBw3Gt3eg7RUGT1lmMqwxzSaZKYxAmbOeR//68W/Av6G2Yp",
+	"YT24cHOA/0Fo62+8Qt902C1LupQlVPoKBv1qRV+d/B1egaSkIiKh4GPAM6Oc7HXX99N9d0X6S8Vq6qY2",
+	"tFeWDnrbpfbZfMQdy9byUxG6m/eLJBYW3uYhIaTy33ZIY9ZpX6C1fxEz+bjKq1/fHL/++cXe6dt3Zyfn",
+	"xz/vHZ/8/urk/F376W/Hf39zciIXBQNbF/MoqPQraZgrEclsR4e0+9Sbsv+CmfwbSp6f1t16MG8223tB",
+	"HM9Z9JO+D35Iw7GIgmQy/ensxVELP0Mp9dMe/jVjUSD8nzrNilOxAsHSavj16Zv3182Xz8fi6Ojo6PXZ",
+	"h8nJh7H854n8v6fPjuB/e6NZ8qv8x7PL8OTdr++7/Plr+NXR+Ojp2cu/Xnrv4Oc/v/+wexJd/jwej3/6",
+	"aVsVjvfbOGXyUhkO8GpG99W+RV/th6ozNEhSG9YZnp08+/D+9PyPt29+OX32xw7aUvHOZ8OLcbsDgag6",
+	"UiKWSvbjtWlZN1y5nNA/hp/9In/zFn4CsNgTxjXPPTYCQLdt7KpmvQE3pC5QTh+TapbQ3lFtq3X9OyeP",
+	"Eh1YAkCYOYCBXiMTOpsxrlgKBtzF034h/75IhzOP5FBU2Y9jpWfky3qXqhDS1XSl/hx1i7kkxzG9MTl2",
+	"i6L6e/E+NwjruWZL5VgMNj7pJomapT10b/8U1zrd7dQDks8L2DFBcnOBG6PSbzoVbx4nYgqsoBcjEeE+",
+	"QZ7cxR1Q6bd2ncryvq70d51K8V7Dy2IWx4HgcIWYJ5X+XtOpxBNxfRExj/FEXYTspCMaxmwjaW9N3zpJ",
+	"b5/ox1RTmmrCeamqVa+pGbp7QgkPQ16gGUkBspHcMmy8y8mmlPpow4DtWgQZ6CyKkWDr0HQahWwEBQDk",
+	"krEZIkxf0XC+0B+HIAV5umHAj5QEhNLpiQiZ3ong0XJ2jTeMiTzj0von+hwROMRSPEdiSri4JgJGBqJX",
+	"SW7lXwx4nNAbI8+Bn1qtsXeJhRPS0IlZQhj34y0kssTIFo6rZP+AP4Sjaos897DIFaVqtbBUGwBV5Iqr",
+	"UrCRiIaB7zNuk/tx4uaKyEVKOjpVGwfqLFQuDJ72vdDS3VnVbRH3JV8X3tF7La0GD1bowaN5MhFR8C95",
+	"jBSqfSNXN3aaX0Y3gqt7Z9X4cCg0j7N9H0MEy9HQGIeT8AhT89BdbTDNm1g+G/qc2lG7k9tpvLzVnudb",
+	"9bPU+ZQbS28peWAZlNcBNpzld2ZMNFUSEPfJ6dGrlLjXdHshsNzR21PsNnuW+dWjN/gQ3mB2Xe/tEOrV",
+	"ssSz6li6sEpOLwIfa2bDC2kAxeAf6t+ZW4QKmrHTNo1O6Zd0zPCqxS/0VT2ngjHACzHS8tbspQs/iBWV",
+	"MtzFXC2Hc+GJ6TDgSv63rW+5AODSSNpgFyK6CPgVixLtBpifKX03RfL6ylF6xsBDkbMJoAkavzG5FnoP",
+	"j4QcVcDHfTKfzRRZdcgS5O5I+avNRzo3JM9LPGNeQG0i6UbFGlaeU441zTREBQlBIv0614xeXlgTY77a",
+	"SEtl99c6RbUgjB6d5tRpXpiaR2/5ft7ykj5b5TC/Ztckmoe2r5wqL+nbZhxlSN4BK7n5DY2YlNoDHrG6",
+	"AjZxCPvksVmiuwukQ+4WnVWXIHAOKkhVBZ7+Om15dElVOe8DDoOCnm5YYoXxYvaR8strP4BPvqB13FU0",
+	"8LgxpEdut1E/+tgP5mPnWBh3dLPvalx0iuyHvVUGRKtd2oLYXWlBdDa3IHJd2S+uqx/Ohb/PSm5uJn6z",
+	"y7yxoTiJGPsqpuLBN28rPsY1vmJcY51xer+Axg6TqpcmSnT8AFZubq3lcvdpgzzDtD0lHuV+APNt5tqi",
+	"VoWmSFX8WRjZodwfcB0JefIEbMknT8CwJUFChhGjl1A6KbjHANBH2glC46woHm+0GnUrUfoQX7AYLtIc",
+	"qJAaGoZMPUDBEisTy1EX67V0jJXFpCmIdYxQ0Xj09pSM6DQIb8i1mIe+siSNYWvFmqDXJTkks3CuKMrx",
+	"xVU7KI0BKalBXivaLfl7YENNn65uDigmTZItzENqnexCqCKF88wXQazRC+UzM7OU1gHiy0jngYvr/kLt",
+	"rCIzx7WNCR1w+Qb1mEUI6oycDVU3T9+5OhxXc5axD6BHOGu+/yVG3MoBr7JPbDpT3kz+vR0SBpd4muAi",
+	"uTwxuhCvBZnQWE+sLzjrEzeWCpDGF8r7cGGi3Ukg5/3GJZwxX9FoACutmSd5J6Z2Ba6J2nDTAYeGaJy+",
+	"kCXSVYP2YM3shyYxUCiN50wukWmgUC4QnJtZxK4CMbeOiZgncQCwjGzAVYhW1djk7ngcAqw0jAz29I3N",
+	"Kh5w4kpTQMsv1cn3Hg9ETKoKwAsaOdKrNfRln7hopbgOcRcNDle1kUHBq6MaQMDeiOR0xEDQ6ioTIr5I",
+	"f2p9CMVumU8QYsz+xNw/1zCTP9UbBfeHK20B+d/FpXfSdV/fuU2XPcgpvSF6IsHDlycEKEr0itTyiP0N",
+	"RimehRvNJAKB6C2xg+iTrzh79Z8NPbAih/QrQnRW4RAsTnLNzPAybopDiuqU7+5xHq6izc2w5kqHfRvE",
+	"uXne6ol65237q2Yj2C5PpV+h8n9h4LHWA5Yz69dQLxcI/pAOHTNPgbptW+ZJK3BBFlScihIFlT83mgGn",
+	"Ap6JqttyKleBCOGpaAx6AZ1eKAtj0UvIeFStNkkE6bQt/0eBjsHry/uANXl0dNY4P3l99Pq88fa3Y2hi",
+	"lqYgfNtqAar7JbuJE8GZ/uTWqawawZDlPRz6FBq6wxYM51a74lQ6bTlB0oCS9iF6rLfO0osC7lha6ink",
+	"qnwKkhustLx2IMVtvMgOEaNNfcZlf7HkfHXvOV9LPvB2Rp+d64eYnnTdlkIFOSv41iwe5YpfAl67r/W2",
+	"Q6ZiGIRMtSo7BDS1tGJGwScHIpbS3Hgb8D+km1FucTr3XBx7pFqFy5FkZteaiEVjJG8mXptW7LQ2KmIz",
+	"RgHu1Dw/noD1JUfAgI6edEq+9N4WXloNiFpjnIqIYZ9Rh0CJiBwuJZG4zu61TiUzIcsmFTY9ftkI2WOA",
+	"rESAjJwm62W4+RG0dLDMsbBh9eDveMZC4NSh3uU1jfxY+qb2nqI3Gud2xfYyj/SD0YhFKYB/KKdk16qg",
+	"+HZCfLZVsjrMl1oWxkk3bj3S7TzG+R42zqfN4/wolB16WhMGdCqf6jrIVU9dD+jwC8V1JRMm/HB28l53",
+	"0yCsS1xY2JSCLCzhwGjPXYys5GkBogK5nkAMA9qDq/oPxB5jyYArImUNukA2xFzAgj31Lo+wC9uGXchM",
+	"77Y6W8zO++fnisIT0gJxM7fF5myZsmQiJW7lajqiYAOZWyu/Jr13a2/Y3mv2WqNux+96e+2e1x0Oez1v",
+	"1Gmzg9HBsPDe8TTeED7BnsBVCApFZ+zHxlQofOs1yApLMg0CTxtAUPYVzP5a8eVoPoB4QmdgBRkoYDcj",
+	"t8CfQPq/VGY9iqPtiqP7iyC1Uf6pmVYvpgiKrje1U6ERowopvZhvtXne7K3hWz22Flh+afJapTJj4IlW",
+	"+hUxi/9LDb/hian8Jisxy2G+OJUgvlBDwBGpy4E3HuVyDqdsq7/b6zc71juGAb+EmefsU1Lp83kYOhUd",
+	"9td/xyyUYmGSJLO4v7MT0GnDeoeck7uzHrQmpSGX+0oa3RN0L+vy39f+heaxVdIeP4qUv1U5SyIBLjzm",
+	"scst6KdUZZi/VOYRNEyJLdRs9vbuRdv7lHqXDHEmWChPhUNm9AacN5IwOr371oJoaYnNVQZIcnFzqUVY",
+	"2l24Px5oE5WhTbLRL6xNJJep3uoctNqd7u7efm9hTykPOrulXjE/mE+Lt1Tu4lpbah74P8E4HDH/acbE",
+	"LGSO7/2kXlL+E9cks+9Cn842NEHAjltheqzCQ/uhrY9VL34HMCfMtfFcJygHtglMiG+gUNRNN7qbsqnI",
+	"HV8zPSgpk5EpC4UMFFQM99NMI+Bij1kS56TBBjxtZLWrCxTHt4KuKqyzSLth0iFsJdM4i6RUTW4K204Z",
+	"n08B9ggOPmIltVrNpkvc9Gi6O+6ntAxBGYFBIl8kSjiLDuGalksCDkEisBfxw3b6IatL2Wwe0XGXO4ny",
+	"S2qjechqeLtuejuQbvjpnktcrZbcHReT1PI5hWM9cDEAntBLxuGjVtNVI7Q/bLn4HPuzDtzanp6/WtNj",
+	"/XDXxY3zcS4SuWWoN2E+frWfvod14vC7nkuuGb00s/MfXj/cbRvEqlbbzRZ8AGMZTeYRguK471kS3dSP",
+	"RomUPrDTNsGlkkLrPtlbudiqvbSk5fQNWUOLtkOafD6b8yiIWf0lS5KQ1btty7RYZ1VsxyLYHFtJLuVD",
+	"4nFtvtT/oUZywba6WOTc2q83d+vtVt5slN5r9ixU0r+1U/O1d+PqrAWS/aQQX/9pSYpuuyRgWPvgDob1",
+	"bslX3cVX3SJgWEofDLlHL4GS0pJBv5ScZhXFwHIEkEwDaTZCrdnxyS8n5ydk56qzeE+3r7C+UxIxR1kG",
+	"OniI2l7XxWFBqCr3tenZpX21GO50clkOUvWN5TxwG4MgNuApa/mWoF+WuMryfIi0yrlks1mr1dx3M/hk",
+	"aUAXh/VdWm1ZejK7mi6vlG4TUgBjW5UBozey8BGK/n5Q9Lh8ZZHnFxkFUWzJs22LrnzqwAdjDJzSG+k6",
+	"+aaAF8hgvlvCwLxTt6KidVuHUC/TVlIMj4bvXaLDmVfv9Ju7/Vbbzj3I30ujFpB5y13y9SLNU+EHoxsY",
+	"b+7CdhYWdrPI9CZb5v7ZkdwBf3lXoayT8AhxYfNTblwx9H2Qjn0RXAult8kRV/D3+PwB90JGo5i4prfH",
+	"GoWLjXhpvPWvKt5KZjSITMVdUXhU/ujbMezPAp8RNhoxL5FmBHGVEugTECXuCm9IUVUtwHDkXjHg1iXK",
+	"b4oTGiWxCkwrlygMRkwKJ1LNBeqobaf3SA7CfcwHZMfac2EdzQDYxzkN42wPoL57idyBeqeC9EGZ3EGJ",
+	"BIF8yHedI9jM0P0G0gSp2Nx+mmAWiXFEp1OaBN4dcwUhTUYimmrbOGPsNq4XzF3bImtcZ8Osvf293W6n",
+	"3drQgDGz85B9Y19q9u7jWSxN9h19C2PgP3y5CG6BEtH5TnF03mybXKv8K1jU1oYsEXz/T4cD+cEi8Aps",
+	"pCAEti7evoMYu5838RbWE5d+Wx6EScYr24X6fsTiWFqoOyLKtg8W+Q+nHEm4pWcA9bypGzLgOX7IobQW",
+	"bG+DKGcjSMqxs6uoIE50CIarSPsq1pYUD/i2oeRW2dM5lvSyAbxoyGbmfXVtSnaJ4LsfhaasgLNYAQLL",
+	"V1JMbTaiwPaQ6Bb29jbsvVXBR1zIvIjYHTWeNfaNrLGCjEwmAQBZalXY9thK90Ugs4BTWJ7GeyWRs91x",
+	"pVC/VYSlsEsuNxlk9wU9WGLoW+wTuU9m6H7ec5HrbPvV1xMR57QlyePMdc/iHXJK9mpvt4sOvnugHrq7",
+	"9rmVZE5YOimPYXs7bJ8jUu6OT/0tRurPWBIb+CMjzsBsHQdX0i2JmSe4T0bUSwRU1cCEIJbA9STwJnkm",
+	"95JkfSqSiU4F0IgRPfIG+Q1okOVmd4k6RA7JkvnpX8dE8TIDiJ5BA0B+SVXFM+BpGU+DnAsSXweJN7F3",
+	"uhiNSMy4vxxGh0ICym8IHsJDBewn/51i6iFQIE8GvOpyyCgE3AvnPvO/BRVyR9YntVSOmRNE/MqRTCuI",
+	"iuUlKovDGuOGwr/D8q5BRW7RQcWVO8coBbylIjiGuZRLAA8wayOvc2tm9M19tU/kbW3aabVD5WENqcdI",
+	"lQsV1QYyxngau45UqspDGYkIn6OSR1xkN5LNBw43gC16SJZj/UFS+4p4Z9RLYgIYEg+ivu9V9LFFR2dJ",
+	"e9+P0apQcW9LFy+P+gswR32/5ogSrWuskkf/7cFsHpZsYPKgA7dD58lEwxyXgDBRv8xGSVAMeZSTISOx",
+	"J2ag9frLkLG6iY8rjFsvEnHMYo2CGSviJssWkZdL6YxNc5R4YcB4IkXecB6EidL2JGJjjcEzDsWQhsQq",
+	"7oWPuTBYm4HfIEf8BpmDrdI/+SwSJIb7ItN6B6gr3WanlifeXiqQLjlPR/Nkcqzm874iwazLkkVakOg5",
+	"oL3hvrfn77LuqNvstNq0NWx7HWgF36P7w40SPQb9eu1drQSPN2UVaalup2Asuz3LSy69INZirJNed27Y",
+	"1c/aRAal15QXFfqaTeWFvm5NE+/yyYYTjblPS3ro2y2IEDhG8arWgfeqWsUyXDhxf6+fzYf/zbykfi4/",
+	"c0k1SOA05sCiKxjYBvltIsyJRTET400GHH5iIVTnoO7SJGvDH+Y02UoJo5DjUCZJSw4P6oAnFKpuoJbH",
+	"9CgITpJJEJOAxwnVTQvIQU7aBMw7rNNBC0v/DDwAZf/bpr80kZcnhw6l13IIZqpaJCW/0BdwTGRfRNpC",
+	"PVzMRdglFSwwXqOawjTqnZ23IEnn68mTbrP75IkZ64E74OryrA3s6EHAKiArr2UUFwpS3Cvw0pU1vvm5",
+	"2U6JULfOOuivTk+PL8d//PxS/ON0cuW9PnrnPROnp8fjfz17dtTpPTt6d/Lp+Pzol6fjcDy5HD/9x7tX",
+	"J0fjk+vx7++ePzv7+PzsdNg5fnfy4og+5U+f/7p/yt9f0fav89P/nu1r537CqA+ZPyUGFxZuUze/XKA8",
+	"O+PgBeDElja0UjHU/JLirpTdlV7T/coiEjejBm/PFYUlSkFzDatf5VmlyXqpiJV8GCuXJxHcsCoFRoQg",
+	"jues5hDmTYTGgde3QlqA5fvpdye4c1HGZTcUQJp/lF50Rg67v9elVlU3agx4oTAmq2XxBgWY8i02ltqu",
+	"RxMaijGkC02tqqEc+ziXwtijURRIC9TlQv/+7iI5jRzspFGBHSt0YMvsATdCezli4GSkN7mb8B7wktKb",
+	"rBfeJYS23sybi+0rdeX3Lbidz3jaT6az5OZXGs6ZvmYhmjwis4jJXUOqJloJMTdHmgiqZqHmFOxgFYbU",
+	"Jzg7Z/J5+t1gh6evZjZ4ZTPts6HPgkISAObxaYhO6M9EwBVWIUJtDffo7qjLOn7b67aGTXow6rF9f8/b",
+	"HXZpZ9SGt0hYNKIeVN3NhyHU26GrV+lXnpg/MCoi/55HYbE/AX4J/LTD2n7Law4PaG/U3Wd7/q7XHXZo",
+	"e9RiTf/A66WTFkCBnpokxDNObuBGCt6m/7m055VxkeSiZQvfsEOkk9d4AhLeX/hlbosKhnpAOxlYBbmk",
+	"ImTW3DfT0Uihe4FQYLcK7j71PO/xdmUDVaWa9tFn28z1g/O7NmS1aEKBJJJHCgUDHIFFmZBrjGkR5uuA",
+	"sdTGzP+iEq28qLp9tBC3aSFqzXdfG1Fuurw6OqDZWm0h9oETqgoZEP+mRgKp882OdozSN59rJT/gy1qe",
+	"VMdiNmGRF4q5L20+9O4b+j1daJNVcFbdZpfQmAwqXCT4tEFFGmdD6i+45Sr1n6bCWqt8ebKJK6+De2ut",
+	"whcnR8dGd8Zg/90QNWuHFscXVhQzzHQmExEzaK1xn5+cu6uMIFiszS0ggCz/0fzWZkm/VQndR5m0TZkE",
+	"G/G+Aikfqu9UmiMpm1lK9eeQ4U3aDlN1/zkwCn1Q+dOtZb+XPq3grA59aPJTT/hswBcucwaVRCQzeb1j",
+	"Sg5SN66oaCyIVbYXs6XDGxKxeuyJmfSQpWtkiLDxJeCp6JfJkUKGQHBmJwagnjjr/kLSW/4touBfWJms",
+	"PGoCgcJJEJNIzJF2LxhzAeUSr7AaATPPIF+iYDplPhmykYjkMxNvolGPzy3gD3kFgrsDrju+lwskaMhd",
+	"h0LQJVX386AiBfEtDvHzAE64/FvlWCBNowKtA45OrENcPg9DdcmtS6pzjumcmkOoyd5Y0y6ueU0z1gk4",
+	"1NXhDcHwIzbiqc/jAVc042QqfCSWuGGJQ2JhXYyDyuqH82yeO5lHHMnrACbmyZMlTfjkyWJ041CVmPg3",
+	"qsFtCBn/ciGCAVcxAmKFCEjV+GxYMHJkyt4U+QeSIGYwGqs2QqRWZlr5Gpo4EidBGGrwR2VMDufJgC/m",
+	"o/pEhcpBDasnaugKfT9nGdECtsrzk/MdqQt3FGaP0vADLg83nBE160CdibQyEAYTIe5uRS6JcRJS1WKF",
+	"MI59Tg5xQZM24P8voD+y1l9X4KKLHSgnAhb10P75ftslLp0j56D2xoDlD90e2Ll0wImV/lNdAmIElgGk",
+	"75mvC4JUBCb7kI5rWpyVr72aFG/O4/lsJiLrvlXV4CPPdcDH0peXQiztYLW6eKs6USA/l5KJEPfNjPE4",
+	"od4lCpv3zGPBLFGyjKpzYsqOFC0Tpmoykai9dlq8qQqW5P0Xiezw/fSQsndoufLGYs4TEgqgDR3e2Jjz",
+	"0D5rXdKCS7Q4TyX2cJ6kWQp8IFbvRGwW0pu0jCyexu6OKunJQXqiyPWqUiB4MqVcLpgy+QQlkTmd6vCo",
+	"Lp3C5Vosz+m1FZqmH8SQYyVVQ5lqGrfMgc1E6HotdWkYTAO0QIkneCxCYPXHJcLnZZtIMRKUbReFOpup",
+	"lDQ4DUAgBXVr8rZp1RlPCXUmYo4973+nQWhzlspNZhbFQ48CVzUR1zTys+y8mmAUy9N+WViExpMn5Ghl",
+	"nW8Q6zpAZfPb4syQ8JrRDTgNpUCT84Jau6+q+4pMAbwHHKoG1GTqd3PlDtF91PCy6gwvFYbJ9VC1YdX3",
+	"f39G9tqd3iHS+sJ10mvwPDZDaeuxGm5Q7OnuL274QWVxlkzFo3wQOm/JzOy4CmwC2OxkR1ewWWJUSjkS",
+	"4SaOa/3MdNVB4CthZqtLe0Ap07E5AEVnBIlsiRvpv6tKngJRrgoD3zjyB3iYEThGC12QWP8sWKk/3Zre",
+	"oFLQK9JcslcHPisz04ub+i/xQsMRyops91iDvEeqM4yH4nSYzVX4tmo2NHwEDAGpkOFNUFCbswLmjiWu",
+	"tebAFDVyraHzrA0IaAzTL4bZWGki75JpwOcJ7oeqW69PR7Quf1ZPklCK9msRXcYp4F08j66CKxaTXa1/",
+	"pKw7JFSaUMCdhfJA2lUwfTPDo8x9WHUxj2D4fFHY5MgatDXBCEC/Ggik/aXiYXSYU4VbfELBIJ2OKGwW",
+	"fkGT1X6zQa8scJ6//9C6k+cMqzOXVkKv27ZQpUkYjcKARXDoq0viV3oFIFmkIY+ipdYgZ1KiBvYJwa2u",
+	"djSKcrPvFc4g/Bs2xLWqmc7OyuRV5+q39rAzbH38rSl2/7g6+Dl5+XFv2PPav7f+1aTvumw/Okha885p",
+	"UdAh/4XXZynuUD0a22S3R9w/F8kMaqGM2/zWVph2GbGeGAfPGLo5VUWhblWsSb0F9cTIBzuHpIg8AhhM",
+	"VxmE/ufcUL1TAS0hffMUFTlt6ysbVLcQlc+j5nzY9UU0mDeb7b1O/YWIIB7uwEm9690V4kH3oN3sHOjw",
+	"vJixu+QObjEerQeN9Vpn+m7LS5OuAGCjyIVSrilykao/cDx3WISCyU9fayHVUQxnXTj5+dOVue+tqjGG",
+	"w3AGMvgsYQu7FT8nccJmuvEhYzmQKphRZeRKIsQmW1Zv0y1sonaz22vt4RtjFfXy2r/H4A1DlzkTucla",
+	"DYZ1ovyLSHUDb6KSO/AKDxp93cZx0aGZTc9I4EOfxMOdjpJvcc9zw+dheHt7t4rQh0Jrj9OJAPHlS3/h",
+	"1Yiu0DDnb87fZiWWoxCcjUFhVugxs/6tZdYdIwZtO3ftrYqz8QnTuXjnO07VW9LptXimN2vuGZCerEP0",
+	"rx3i/s3Y0j9B01juAfgapRNbn/GW32adUZfuDve87r7fYwejpn1letlQDNcgJrXr7ebyO93ePkjdhOnr",
+	"ZKq70oTnlaO/XCSnqgzvUFfB2TXeP/VfaLyUheEkpAlEQsMw/k+uuUD1BpbdfVKdrU2u2QDSyVyzAa7T",
+	"Qnp0d5P32RThKTelqspSUQakMgyyoCsTrLpBQufA1vOqmmQL9NKZ5Fkfw5LKTNAk0LOYzX1R18mzGYt0",
+	"HxT6QbFAx51a7umAqw6qovapIY0DL9M9VcUOcezEcp+fnBP7nf4mn/WTtNM6Ht4G/s1caZeHjEZ8wAEC",
+	"U41Smp8QktJ+sjrOb/H7+qnv1jASpvMBkN5EJFgMdZKJCP2YsE/US8IbnAq8uo/lzgsToytFwBLO55Vz",
+	"VPTDDXyXVDttMmGfFON+TQo2n0XBFfMH3GcJi7A6OZD3uEkDN2p1dFgRnvZ//sf/xJIWINjXHSCZFhEK",
+	"TXApTKu8BAJ4akQzGjGeaNij9EFpNFrPkIj0eiJm6ARqwzGdppa4HgaXamjVVn2vO+AhSxIWxY56W4e4",
+	"ddch7gXGjhpuDWc+DGK4GcTPclrks910IlKZjrrc1HEw5jSZR+yenXVv9TEqUVhj0tH43jV1JKCl3fV4",
+	"nYsomdS7blZXpF8UBfrkf2whP6WfflHg3+3dXWf75bRb6qPLHlfrPW/l3bR4ymsztMEpS1g6eV2Ju36L",
+	"dUb79GDY9rr+Hut47WGLNkcHrOfve3sZVt0U1L58n6J+gZ21D0q9zsxSmzNWynP9c2ObSu/cdeWouvBj",
+	"UYJVISvOWe0/pSvx7wFkifT7qzDGSiW7mrk87WBeRVbqkFEQJpqJPO0SScXNYr2iVY6IuifFB7dpCYVq",
+	"1KAL2udGoalonEIpZhvEtVkFXEJnM4AtlL7SgAcchbGZynViU/N9r5SZb3h4Y09NkDKuRiyeh4nGbQoZ",
+	"vWJ5c1fLitISoiJPwKbSZqNMCgxfZ5yrLsKNSDWUZvBdxIep4VtmBqtEVc5wtDTLGcxQiJBRXjiaLLMN",
+	"zKi8aXaWtC9dStesnQX3s5jd9j8nwVQaE9PZrc70iZkLalaMiBsCQkyYSIvBHSf4//AH+yj/n7OPrjFi",
+	"zK0IjQfc/eOPP/6ov3pVPz4+f/GiP5324/gfLqmOIgp5JxqqZKGpt601CGw/K7kEbj/uJeXI4l8DDtIP",
+	"d3M6Q2HSR7e9Xe+0zsG/7SvPPmfO8nxkewpnVFo78sL/vxom/w4T9u9x8u9xwv7NPv6bs4+1/mDgf+7e",
+	"1uV/2vo/5/iffuY/1cGgIf/VcvZua3/7x/9X+XaVP4rGW8ci7V9szQ4ZjRlhfBxwtkSzf0e1XwZ1Gpho",
+	"UMrjs3TgsjVs0u5Bp9feb+3R3WHX6/ht1ho1t8ZFcw+u840DMWWoYybBeFJZPtNP50Hok0gMRbKdVSkR",
+	"dtrqBK993m2ZOJcawzoq+Wng38U+08zupe0zpUO+8Yr1rw0rMVeWR47Rdi8W+EIjrLClWHXCLpC60MTc",
+	"0DbW1BTEOrO4yEEvlSMU+WJ3dJA0VDUcUEpCNdCERYwohx5VsE0OL7cuqRbWCdNElThCXUdtuR15mfDE",
+	"ybCFaKAFhAtzVpB8OIoOZcAX+VCuAhEihcUKYhQnl0TcWWYkH3BDSZ6t/t1JK3t3rPpbPVTsyinFCFKu",
+	"uGgb4MoPJ6Bz5WClXznlQVJ/S+O43u1tRJWxPAFfgqn6UYOV1mC3d9JVD0fw/LV6q+6QcPiavVU24/L6",
+	"qEQ5auVjxY9Mbe4uhEzC/qNYN2kUxyBymMrytMcaPmFS1RX/Wa1ZLIkH3BbFh4sAlFyQeO5NVur0FeL7",
+	"i9L6PnYXljkBRaS/GRNvJeK74ApNeZPdnAe3S6o0jIVKfUhDI9v9W9PW2TK+qVU6b29Xh9BY9Un70r4S",
+	"Cnj1UN4+A7ouXYGRNDPFlEHvUxizYqTfwv29dcbcR+/+K3v3D6fWHwXZdgVZPr/rZk3S65KRSoQFPqSW",
+	"Q3HNIo9Cd+on6QBG1JMX174mrrx8w2IGJ4Mqi75m6ujpkPsopGPHdiwhe2z5vGvzJgv0qmeK8yOFMk8E",
+	"IryjW4/f0tRpXsOe2sBGalVAoPsG5bdXjPsCgM3YpySiLhmGwrskQxYHPtMpo7nuI40LvPEd2/+2MBiB",
+	"J6mMB76DnvQOMoRa/rh0tOM19KQFPvUaR3rA8z3pbZtvKVPQ05sjKF98SCecVJ+d1pZ11hYcry/KObn2",
+	"/e6nwmGvl3rO0sQ9euFmM/iltDb+9MfV3t+Z854ha1TcCLVNnPgdu/+hIIydR31owzIgrsVCGesC0+Bi",
+	"g7fU9IDwFEE3OSBAMp/5azCPaodQn4WODw7GUXQn2n+x2DwMyZ5TyGdOjtTnT57oGrw2YEuBC6awlEBP",
+	"KuSqaM7xHYKYiMhnUV/jWkC4IZ4EM4e4IgrGAafhhem1VZWCCZYB17MqEaFDjA5TlW8aWABvZfGdMyqd",
+	"Tg08T4eacQTuBYN9D4p2pBzMDEV3FcovMSSOhZJ6Ypr6wZZu1iADoJyxpx1UfF/xM5IhS66ZejEVbp8G",
+	"PJjOp6SqNjnp1SAC1GlDw6904BLr99IUU33RI4C70FYkgFTEpDqfzdDIdFJ7M63xi2fMC2gYH+pcB2nX",
+	"Dg2lotwBYMdwnAtAjNCfRdLAiuWmkz8HiriA6zcu6NxeaNvGS1U9grq/ea2IedDLrKYefmy9num3ngrA",
+	"5aKZWYQdD2XolETiOp063YJvHqPnWy5ZHHCPpRAKmJJpqHVr9dy+3FeMXmI9CVY6RDdZPnQ02/ppsSfN",
+	"MrpbPx7wN3AU2TLCbDYhgsgoljGpUUks1JJWCuxdCDpbCiE8AxkCp2jAc44kqUJgMF6FGlFbAyACc3AW",
+	"+ExBqMf9IqvdArV2srJU0zUdZjNrQ+aJKYsHHHPsad++ZQS4eFepOeZyJ+lal5TGPYgTEd0ASB7q7nLW",
+	"7du0LWitS5hRCviq/lf0/+5tji/tlOIuvkxm63Xnun7GvIgl9XazvXeX1BYcVz332yAgNRvBIh89LLFF",
+	"f0zjrrm7yTW7j+0jKxD5INdv+FXtNsLN405gm3bBNt0B56meMUsLiQKrAPMJ9GpxzQhVXdTyl5jETEqv",
+	"hJEX5+dvz8jzILECPvPYBt+DXww4nUs7LVFiAgDeAH8PKy6lqWvD4Om3QuHXt4IwRIxGDPi5EdIs4CRI",
+	"4gFXAEpoUmLTgTl/joGzCKKUIwTNa618tfoxB1tzp4+DK8YJHUNfNB9wV/0y1XeHqU3JWRZq59mLRrPV",
+	"bDZ7WC65Ui8CFS7YHgOusZXIbxNpJdmCRAFsWa0uQYzYLUdvT583mh35sGXwFlLVZZeAZKJR/+XdauvJ",
+	"COV7NLvdZsc1eIPS+LUhb9R09eqdthWwdLT5l1qoHSkaP2sz0xihRHeZyLe/XvhMW6PWnW8RJmjIMhj3",
+	"iGxvGabWJ8YsHWCG5zqIGVpW8vV6ynE5n7BYmfwAm6NRvVSxd8yiq8BjDtin+jNQNzkmi9n/6bZK6SWB",
+	"mYETGo0Fbwc+mdB4Anu6pvK6eP7AMdMBEbnDVJgS71twrMDuVpTY5DyzVdyEfUp2ZiFgQLrxHHpwVhDy",
+	"vZBywzJb7mwGLJ6bSr9y5HnJ/wv3bkY+6PaM4n8e9erPQsFZ/SW7+X8qpdX+ezYTOYO/V0gunbXMa1XU",
+	"BK4sws4N+RTtC1wvNOvRP4CnEjkAa70sO2ID4AEtj1rZVuujFIJvFslNkMDDlTtgt1enQI1SWZm7OeqL",
+	"aTyGzu2ITrUP0Sd/WVz5v0DkYfmZDdBY5jBmx3i+6HAPI0YV5PXCXCLV/Mph4wOywz7lnogiaJPM3qkv",
+	"hQjpkUSQjHBTfr0t2PqkWLCRUnKtsQmQvdzpv3Yh1VC0z/ROUsthsuNyLhfmzZpRfHEV+bDszzvstV52",
+	"HX8DTbmkbhd8Ru0mrt17vaVFRM/VONOwp45PflWpWDTtrG21zvEtHEHmntlBHGWlcsBxOuW/1V23vcom",
+	"oLfiTZB+d8l8kVeB+dIo7TPggDapy1JXbGDHqys2sOLxik0DwXhVMVtmagor/Z+xfHPs82fCZ0dREssb",
+	"6/hwrg1eVynKwoY0XQaTY4AXa3+6rDSg1YlUU1sdQOshqrZ4DqEhShnleVcUvX9aQXM9ESl9PwmSAQdc",
+	"TxxExjyXho31Bir9gWDEKlqo7HXNDrvGTh1w21AlrwWJLXMsz8Q5m4jrjI2gcsqVO9sDCgGw/MHOezyi",
+	"FxY1GADAHI2tJS7f8qlPbutuZ/1rncOJuLYUfc62Lz5/qwjx9W3tw5XZkrHl4JqdEzf0kZoyyu2fZAc2",
+	"4ObU6GNWPT16VbNAlPVJwxuVOGdwqJA73X374ZwUiBZXHhWp4eGNMk0GZc/hoRqGqqIIr+lNrBJPputh",
+	"kX0DShAi5YGodgcrMZXvaFaXXG7luWCHQ22lJ+rCe1940ku4COgUAJZcmxwUEMNVI6Z6+x0j4FRMQR3f",
+	"mraN0HIf8JTNfscdVOCiQcUl1euJApRdxHRETgCVR1OYooiXr1C5Nag0BunVmw248ULBnE6d7AK3zaBz",
+	"gnFnnILDxTFNqMLPyHSpYJ+mPHkN6cW5DXJ2HaimpUQJmBRlxNdVnMptze7Hkn6jLVbvCsmpm2kz5ltm",
+	"dReX0zbd8vaJXYiHvloWOBE+I9V0QkvcERXAhsZd8Yx9Wz6rDi/c1VMtp2maX0qbbW65fiX99yztALuD",
+	"BlwAKPpc+V36JwpP659/3jqfK2f+5Ysp9c4mtL27Bx/+Ka+JroqyUwDHLb8m1bNrOh6ziHw4JYPKeXQD",
+	"odl5MqgoOCAdNUNwgwT/HWOmf0bHDGoaETpwB0Dr1GssPtTAnl91zJl8Foq5T0CpYt+DQ+SQ5Zz4QewJ",
+	"yMdQ7qcN/SoHZoLoy920p0evyFWn0cRrnBx6AUNCCuFaJBfIAgEjZrz9wNOjVznP0itF5FJZhoSFrWTd",
+	"I7OuOTeTI6++4ewITl6NJIxTnpCjt6f2TfJH8oLRMJkYdOs5h4S9inZal5/hJ5XbP2//bwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -183,4 +184,19 @@ func (h *Handlers) ListMfaOutbox(ctx context.Context, req gen.ListMfaOutboxReque
 		})
 	}
 	return out, nil
+}
+
+// ShowMfaDeviceQrCode shows the QR code of the caller's unbound device as a
+// PNG, which Swagger UI renders for a person to scan (latchkey extension).
+func (h *Handlers) ShowMfaDeviceQrCode(ctx context.Context, req gen.ShowMfaDeviceQrCodeRequestObject) (gen.ShowMfaDeviceQrCodeResponseObject, error) {
+	ctx = reqCtx(ctx)
+	p, err := self(ctx, req.UserId)
+	if err != nil {
+		return nil, err
+	}
+	png, err := h.MFA.EnrolmentQR(ctx, p.DomainID, req.UserId)
+	if err != nil {
+		return nil, err
+	}
+	return gen.ShowMfaDeviceQrCode200ImagepngResponse{Body: bytes.NewReader(png), ContentLength: int64(len(png))}, nil
 }

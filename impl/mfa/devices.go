@@ -376,3 +376,33 @@ func (s *Service) HasBoundDevice(ctx context.Context, userID string) (bool, erro
 	}
 	return dev != nil && dev.Bound, nil
 }
+
+// EnrolmentQR returns the QR code PNG of the user's device while it is not
+// yet bound, so a person can scan it (again) before binding. A bound
+// device's key is never shown again: fault.NotFound, as for no device.
+func (s *Service) EnrolmentQR(ctx context.Context, domainID, userID string) ([]byte, error) {
+	var u store.User
+	err := s.db.WithContext(ctx).Where("id = ? AND domain_id = ?", userID, domainID).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, userNotFound(userID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user %s: %w", userID, err)
+	}
+	var d store.Domain
+	if err := s.db.WithContext(ctx).Where("id = ?", domainID).Take(&d).Error; err != nil {
+		return nil, fmt.Errorf("read domain %s: %w", domainID, err)
+	}
+	dev, err := s.device(s.db.WithContext(ctx), userID)
+	if err != nil {
+		return nil, err
+	}
+	if dev == nil || dev.Bound {
+		return nil, fault.New(fault.NotFound, "Could not find an unbound virtual MFA device of user: %s.", userID)
+	}
+	_, png, err := s.enrolment(d.Name, u.Name, dev.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("QR code of user %s: %w", userID, err)
+	}
+	return png, nil
+}

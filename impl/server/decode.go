@@ -30,6 +30,8 @@ var registerDecoder sync.Once
 func useStrictJSON() {
 	registerDecoder.Do(func() {
 		openapi3filter.RegisterBodyDecoder("application/json", strictJSON)
+		// Images (the MFA QR code) are validated as opaque binary strings.
+		openapi3filter.RegisterBodyDecoder("image/png", openapi3filter.FileBodyDecoder)
 	})
 }
 
