@@ -95,6 +95,18 @@ func forbidden() error {
 	return fault.New(fault.Forbidden, "You are not authorized to perform the requested action.")
 }
 
+// domainAdmin returns the caller when it administers its own domain.
+func domainAdmin(ctx context.Context) (*authn.Principal, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(p, p.DomainID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // requireAdmin refuses callers that do not administer domainID.
 func requireAdmin(p *authn.Principal, domainID string) error {
 	if p.DomainID != domainID || !p.IsAdmin() {

@@ -11,11 +11,8 @@ import (
 // (admin; a latchkey extension).
 func (h *Handlers) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsRequestObject) (gen.ListAuditEventsResponseObject, error) {
 	ctx = reqCtx(ctx)
-	p, err := caller(ctx)
+	p, err := domainAdmin(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := requireAdmin(p, p.DomainID); err != nil {
 		return nil, err
 	}
 	q := req.Params

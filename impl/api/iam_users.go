@@ -105,11 +105,8 @@ func (h *Handlers) CreateUser(ctx context.Context, req gen.CreateUserRequestObje
 // ListUsers lists the users of the caller's domain (admin; a latchkey extension).
 func (h *Handlers) ListUsers(ctx context.Context, _ gen.ListUsersRequestObject) (gen.ListUsersResponseObject, error) {
 	ctx = reqCtx(ctx)
-	p, err := caller(ctx)
+	p, err := domainAdmin(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := requireAdmin(p, p.DomainID); err != nil {
 		return nil, err
 	}
 	users, err := h.Accounts.ListUsers(ctx, p.DomainID, accounts.ListFilter{})
@@ -241,11 +238,8 @@ func (h *Handlers) ShowUserLoginProtect(ctx context.Context, req gen.ShowUserLog
 // ListUserLoginProtects lists the login protection of the domain's users (admin).
 func (h *Handlers) ListUserLoginProtects(ctx context.Context, _ gen.ListUserLoginProtectsRequestObject) (gen.ListUserLoginProtectsResponseObject, error) {
 	ctx = reqCtx(ctx)
-	p, err := caller(ctx)
+	p, err := domainAdmin(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := requireAdmin(p, p.DomainID); err != nil {
 		return nil, err
 	}
 	list, err := h.Accounts.ListLoginProtects(ctx, p.DomainID)

@@ -25,11 +25,8 @@ func (h *Handlers) keystoneUser(u *store.User) gen.KeystoneUser {
 // KeystoneCreateUser creates a user in the caller's domain (admin).
 func (h *Handlers) KeystoneCreateUser(ctx context.Context, req gen.KeystoneCreateUserRequestObject) (gen.KeystoneCreateUserResponseObject, error) {
 	ctx = reqCtx(ctx)
-	p, err := caller(ctx)
+	p, err := domainAdmin(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := requireAdmin(p, p.DomainID); err != nil {
 		return nil, err
 	}
 	if req.Body == nil {
@@ -56,11 +53,8 @@ func (h *Handlers) KeystoneCreateUser(ctx context.Context, req gen.KeystoneCreat
 // KeystoneListUsers lists the users of the caller's domain (admin).
 func (h *Handlers) KeystoneListUsers(ctx context.Context, req gen.KeystoneListUsersRequestObject) (gen.KeystoneListUsersResponseObject, error) {
 	ctx = reqCtx(ctx)
-	p, err := caller(ctx)
+	p, err := domainAdmin(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := requireAdmin(p, p.DomainID); err != nil {
 		return nil, err
 	}
 	out := gen.KeystoneListUsers200JSONResponse{

@@ -116,11 +116,8 @@ func (h *Handlers) DeleteMfaDevice(ctx context.Context, req gen.DeleteMfaDeviceR
 // ListUserMfaDevices lists the devices of the caller's domain (admin).
 func (h *Handlers) ListUserMfaDevices(ctx context.Context, _ gen.ListUserMfaDevicesRequestObject) (gen.ListUserMfaDevicesResponseObject, error) {
 	ctx = reqCtx(ctx)
-	p, err := caller(ctx)
+	p, err := domainAdmin(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := requireAdmin(p, p.DomainID); err != nil {
 		return nil, err
 	}
 	list, err := h.MFA.List(ctx, p.DomainID)
@@ -156,11 +153,8 @@ func (h *Handlers) ShowUserMfaDevice(ctx context.Context, req gen.ShowUserMfaDev
 // is configured (admin).
 func (h *Handlers) ListMfaOutbox(ctx context.Context, req gen.ListMfaOutboxRequestObject) (gen.ListMfaOutboxResponseObject, error) {
 	ctx = reqCtx(ctx)
-	p, err := caller(ctx)
+	p, err := domainAdmin(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := requireAdmin(p, p.DomainID); err != nil {
 		return nil, err
 	}
 	limit := 100
