@@ -2511,6 +2511,23 @@ type KeystoneRole struct {
 	Name string `json:"name"`
 }
 
+// KeystoneRoleListResponse defines model for KeystoneRoleListResponse.
+type KeystoneRoleListResponse struct {
+	// Links Links of a user or of a collection; `previous` and `next` are null when there is no such page.
+	Links KeystoneLinks     `json:"links"`
+	Roles []KeystoneRoleRef `json:"roles"`
+}
+
+// KeystoneRoleRef A domain role; its `id` is its name.
+type KeystoneRoleRef struct {
+	// Id Example: secu_admin
+	Id    string           `json:"id"`
+	Links KeystoneSelfLink `json:"links"`
+
+	// Name Example: secu_admin
+	Name string `json:"name"`
+}
+
 // KeystoneSelfLink defines model for KeystoneSelfLink.
 type KeystoneSelfLink struct {
 	// Self Example: https://iam.example.com/v3/domains/9a8b7c6d5e4f40312a1b2c3d4e5f6a7b
@@ -3460,9 +3477,21 @@ type ServerInterface interface {
 	// KeystoneCreateUserToken Issue a token
 	// (POST /v3/auth/tokens)
 	KeystoneCreateUserToken(c *gin.Context, params KeystoneCreateUserTokenParams)
+	// KeystoneListDomainRolesForUser List a user's roles in a domain
+	// (GET /v3/domains/{domain_id}/users/{user_id}/roles)
+	KeystoneListDomainRolesForUser(c *gin.Context, domainId string, userId string)
+	// KeystoneUnassignDomainRoleFromUser Revoke a domain role from a user
+	// (DELETE /v3/domains/{domain_id}/users/{user_id}/roles/{role_id})
+	KeystoneUnassignDomainRoleFromUser(c *gin.Context, domainId string, userId string, roleId string)
+	// KeystoneAssignDomainRoleToUser Grant a domain role to a user
+	// (PUT /v3/domains/{domain_id}/users/{user_id}/roles/{role_id})
+	KeystoneAssignDomainRoleToUser(c *gin.Context, domainId string, userId string, roleId string)
 	// KeystoneListProjects Find a project by name
 	// (GET /v3/projects)
 	KeystoneListProjects(c *gin.Context, params KeystoneListProjectsParams)
+	// KeystoneListRoles List the assignable roles
+	// (GET /v3/roles)
+	KeystoneListRoles(c *gin.Context)
 	// KeystoneListUsers List users
 	// (GET /v3/users)
 	KeystoneListUsers(c *gin.Context, params KeystoneListUsersParams)
@@ -4621,6 +4650,126 @@ func (siw *ServerInterfaceWrapper) KeystoneCreateUserToken(c *gin.Context) {
 	siw.Handler.KeystoneCreateUserToken(c, params)
 }
 
+// KeystoneListDomainRolesForUser operation middleware
+func (siw *ServerInterfaceWrapper) KeystoneListDomainRolesForUser(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "domain_id" -------------
+	var domainId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "domain_id", c.Param("domain_id"), &domainId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter domain_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "user_id" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", c.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter user_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.KeystoneListDomainRolesForUser(c, domainId, userId)
+}
+
+// KeystoneUnassignDomainRoleFromUser operation middleware
+func (siw *ServerInterfaceWrapper) KeystoneUnassignDomainRoleFromUser(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "domain_id" -------------
+	var domainId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "domain_id", c.Param("domain_id"), &domainId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter domain_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "user_id" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", c.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter user_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "role_id" -------------
+	var roleId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "role_id", c.Param("role_id"), &roleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter role_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.KeystoneUnassignDomainRoleFromUser(c, domainId, userId, roleId)
+}
+
+// KeystoneAssignDomainRoleToUser operation middleware
+func (siw *ServerInterfaceWrapper) KeystoneAssignDomainRoleToUser(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "domain_id" -------------
+	var domainId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "domain_id", c.Param("domain_id"), &domainId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter domain_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "user_id" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", c.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter user_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "role_id" -------------
+	var roleId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "role_id", c.Param("role_id"), &roleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter role_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.KeystoneAssignDomainRoleToUser(c, domainId, userId, roleId)
+}
+
 // KeystoneListProjects operation middleware
 func (siw *ServerInterfaceWrapper) KeystoneListProjects(c *gin.Context) {
 
@@ -4646,6 +4795,19 @@ func (siw *ServerInterfaceWrapper) KeystoneListProjects(c *gin.Context) {
 	}
 
 	siw.Handler.KeystoneListProjects(c, params)
+}
+
+// KeystoneListRoles operation middleware
+func (siw *ServerInterfaceWrapper) KeystoneListRoles(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.KeystoneListRoles(c)
 }
 
 // KeystoneListUsers operation middleware
@@ -4894,6 +5056,10 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v3/users/:user_id", wrapper.KeystoneShowUser)
 	router.PATCH(options.BaseURL+"/v3/users/:user_id", wrapper.KeystoneUpdateUserByAdmin)
 	router.POST(options.BaseURL+"/v3/users/:user_id/password", wrapper.KeystoneUpdateUserPassword)
+	router.GET(options.BaseURL+"/v3/roles", wrapper.KeystoneListRoles)
+	router.GET(options.BaseURL+"/v3/domains/:domain_id/users/:user_id/roles", wrapper.KeystoneListDomainRolesForUser)
+	router.DELETE(options.BaseURL+"/v3/domains/:domain_id/users/:user_id/roles/:role_id", wrapper.KeystoneUnassignDomainRoleFromUser)
+	router.PUT(options.BaseURL+"/v3/domains/:domain_id/users/:user_id/roles/:role_id", wrapper.KeystoneAssignDomainRoleToUser)
 	router.GET(options.BaseURL+"/v3.0/OS-USER/users", wrapper.ListUsers)
 	router.POST(options.BaseURL+"/v3.0/OS-USER/users", wrapper.CreateUser)
 	router.DELETE(options.BaseURL+"/v3.0/OS-USER/users/:user_id", wrapper.DeleteUser)
@@ -10055,6 +10221,326 @@ func (response KeystoneCreateUserTokendefaultJSONResponse) VisitKeystoneCreateUs
 	return err
 }
 
+type KeystoneListDomainRolesForUserRequestObject struct {
+	DomainId string `json:"domain_id"`
+	UserId   string `json:"user_id"`
+}
+
+type KeystoneListDomainRolesForUserResponseObject interface {
+	VisitKeystoneListDomainRolesForUserResponse(w http.ResponseWriter) error
+}
+
+type KeystoneListDomainRolesForUser200JSONResponse KeystoneRoleListResponse
+
+func (response KeystoneListDomainRolesForUser200JSONResponse) VisitKeystoneListDomainRolesForUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListDomainRolesForUser400JSONResponse struct{ Keystone400JSONResponse }
+
+func (response KeystoneListDomainRolesForUser400JSONResponse) VisitKeystoneListDomainRolesForUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListDomainRolesForUser401JSONResponse struct{ Keystone401JSONResponse }
+
+func (response KeystoneListDomainRolesForUser401JSONResponse) VisitKeystoneListDomainRolesForUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListDomainRolesForUser403JSONResponse struct{ Keystone403JSONResponse }
+
+func (response KeystoneListDomainRolesForUser403JSONResponse) VisitKeystoneListDomainRolesForUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListDomainRolesForUser404JSONResponse struct{ Keystone404JSONResponse }
+
+func (response KeystoneListDomainRolesForUser404JSONResponse) VisitKeystoneListDomainRolesForUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListDomainRolesForUser500JSONResponse struct{ Keystone500JSONResponse }
+
+func (response KeystoneListDomainRolesForUser500JSONResponse) VisitKeystoneListDomainRolesForUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListDomainRolesForUserdefaultJSONResponse struct {
+	Body       KeystoneError
+	StatusCode int
+}
+
+func (response KeystoneListDomainRolesForUserdefaultJSONResponse) VisitKeystoneListDomainRolesForUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneUnassignDomainRoleFromUserRequestObject struct {
+	DomainId string `json:"domain_id"`
+	UserId   string `json:"user_id"`
+	RoleId   string `json:"role_id"`
+}
+
+type KeystoneUnassignDomainRoleFromUserResponseObject interface {
+	VisitKeystoneUnassignDomainRoleFromUserResponse(w http.ResponseWriter) error
+}
+
+type KeystoneUnassignDomainRoleFromUser204Response struct {
+}
+
+func (response KeystoneUnassignDomainRoleFromUser204Response) VisitKeystoneUnassignDomainRoleFromUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type KeystoneUnassignDomainRoleFromUser400JSONResponse struct{ Keystone400JSONResponse }
+
+func (response KeystoneUnassignDomainRoleFromUser400JSONResponse) VisitKeystoneUnassignDomainRoleFromUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneUnassignDomainRoleFromUser401JSONResponse struct{ Keystone401JSONResponse }
+
+func (response KeystoneUnassignDomainRoleFromUser401JSONResponse) VisitKeystoneUnassignDomainRoleFromUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneUnassignDomainRoleFromUser403JSONResponse struct{ Keystone403JSONResponse }
+
+func (response KeystoneUnassignDomainRoleFromUser403JSONResponse) VisitKeystoneUnassignDomainRoleFromUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneUnassignDomainRoleFromUser404JSONResponse struct{ Keystone404JSONResponse }
+
+func (response KeystoneUnassignDomainRoleFromUser404JSONResponse) VisitKeystoneUnassignDomainRoleFromUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneUnassignDomainRoleFromUser500JSONResponse struct{ Keystone500JSONResponse }
+
+func (response KeystoneUnassignDomainRoleFromUser500JSONResponse) VisitKeystoneUnassignDomainRoleFromUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneUnassignDomainRoleFromUserdefaultJSONResponse struct {
+	Body       KeystoneError
+	StatusCode int
+}
+
+func (response KeystoneUnassignDomainRoleFromUserdefaultJSONResponse) VisitKeystoneUnassignDomainRoleFromUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneAssignDomainRoleToUserRequestObject struct {
+	DomainId string `json:"domain_id"`
+	UserId   string `json:"user_id"`
+	RoleId   string `json:"role_id"`
+}
+
+type KeystoneAssignDomainRoleToUserResponseObject interface {
+	VisitKeystoneAssignDomainRoleToUserResponse(w http.ResponseWriter) error
+}
+
+type KeystoneAssignDomainRoleToUser204Response struct {
+}
+
+func (response KeystoneAssignDomainRoleToUser204Response) VisitKeystoneAssignDomainRoleToUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type KeystoneAssignDomainRoleToUser400JSONResponse struct{ Keystone400JSONResponse }
+
+func (response KeystoneAssignDomainRoleToUser400JSONResponse) VisitKeystoneAssignDomainRoleToUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneAssignDomainRoleToUser401JSONResponse struct{ Keystone401JSONResponse }
+
+func (response KeystoneAssignDomainRoleToUser401JSONResponse) VisitKeystoneAssignDomainRoleToUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneAssignDomainRoleToUser403JSONResponse struct{ Keystone403JSONResponse }
+
+func (response KeystoneAssignDomainRoleToUser403JSONResponse) VisitKeystoneAssignDomainRoleToUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneAssignDomainRoleToUser404JSONResponse struct{ Keystone404JSONResponse }
+
+func (response KeystoneAssignDomainRoleToUser404JSONResponse) VisitKeystoneAssignDomainRoleToUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneAssignDomainRoleToUser500JSONResponse struct{ Keystone500JSONResponse }
+
+func (response KeystoneAssignDomainRoleToUser500JSONResponse) VisitKeystoneAssignDomainRoleToUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneAssignDomainRoleToUserdefaultJSONResponse struct {
+	Body       KeystoneError
+	StatusCode int
+}
+
+func (response KeystoneAssignDomainRoleToUserdefaultJSONResponse) VisitKeystoneAssignDomainRoleToUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type KeystoneListProjectsRequestObject struct {
 	Params KeystoneListProjectsParams
 }
@@ -10125,6 +10611,86 @@ type KeystoneListProjectsdefaultJSONResponse struct {
 }
 
 func (response KeystoneListProjectsdefaultJSONResponse) VisitKeystoneListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListRolesRequestObject struct {
+}
+
+type KeystoneListRolesResponseObject interface {
+	VisitKeystoneListRolesResponse(w http.ResponseWriter) error
+}
+
+type KeystoneListRoles200JSONResponse KeystoneRoleListResponse
+
+func (response KeystoneListRoles200JSONResponse) VisitKeystoneListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListRoles401JSONResponse struct{ Keystone401JSONResponse }
+
+func (response KeystoneListRoles401JSONResponse) VisitKeystoneListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListRoles403JSONResponse struct{ Keystone403JSONResponse }
+
+func (response KeystoneListRoles403JSONResponse) VisitKeystoneListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListRoles500JSONResponse struct{ Keystone500JSONResponse }
+
+func (response KeystoneListRoles500JSONResponse) VisitKeystoneListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KeystoneListRolesdefaultJSONResponse struct {
+	Body       KeystoneError
+	StatusCode int
+}
+
+func (response KeystoneListRolesdefaultJSONResponse) VisitKeystoneListRolesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -11296,9 +11862,21 @@ type StrictServerInterface interface {
 	// KeystoneCreateUserToken Issue a token
 	// (POST /v3/auth/tokens)
 	KeystoneCreateUserToken(ctx context.Context, request KeystoneCreateUserTokenRequestObject) (KeystoneCreateUserTokenResponseObject, error)
+	// KeystoneListDomainRolesForUser List a user's roles in a domain
+	// (GET /v3/domains/{domain_id}/users/{user_id}/roles)
+	KeystoneListDomainRolesForUser(ctx context.Context, request KeystoneListDomainRolesForUserRequestObject) (KeystoneListDomainRolesForUserResponseObject, error)
+	// KeystoneUnassignDomainRoleFromUser Revoke a domain role from a user
+	// (DELETE /v3/domains/{domain_id}/users/{user_id}/roles/{role_id})
+	KeystoneUnassignDomainRoleFromUser(ctx context.Context, request KeystoneUnassignDomainRoleFromUserRequestObject) (KeystoneUnassignDomainRoleFromUserResponseObject, error)
+	// KeystoneAssignDomainRoleToUser Grant a domain role to a user
+	// (PUT /v3/domains/{domain_id}/users/{user_id}/roles/{role_id})
+	KeystoneAssignDomainRoleToUser(ctx context.Context, request KeystoneAssignDomainRoleToUserRequestObject) (KeystoneAssignDomainRoleToUserResponseObject, error)
 	// KeystoneListProjects Find a project by name
 	// (GET /v3/projects)
 	KeystoneListProjects(ctx context.Context, request KeystoneListProjectsRequestObject) (KeystoneListProjectsResponseObject, error)
+	// KeystoneListRoles List the assignable roles
+	// (GET /v3/roles)
+	KeystoneListRoles(ctx context.Context, request KeystoneListRolesRequestObject) (KeystoneListRolesResponseObject, error)
 	// KeystoneListUsers List users
 	// (GET /v3/users)
 	KeystoneListUsers(ctx context.Context, request KeystoneListUsersRequestObject) (KeystoneListUsersResponseObject, error)
@@ -12926,6 +13504,89 @@ func (sh *strictHandler) KeystoneCreateUserToken(ctx *gin.Context, params Keysto
 	}
 }
 
+// KeystoneListDomainRolesForUser operation middleware
+func (sh *strictHandler) KeystoneListDomainRolesForUser(ctx *gin.Context, domainId string, userId string) {
+	var request KeystoneListDomainRolesForUserRequestObject
+
+	request.DomainId = domainId
+	request.UserId = userId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.KeystoneListDomainRolesForUser(ctx, request.(KeystoneListDomainRolesForUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "KeystoneListDomainRolesForUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(KeystoneListDomainRolesForUserResponseObject); ok {
+		if err := validResponse.VisitKeystoneListDomainRolesForUserResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// KeystoneUnassignDomainRoleFromUser operation middleware
+func (sh *strictHandler) KeystoneUnassignDomainRoleFromUser(ctx *gin.Context, domainId string, userId string, roleId string) {
+	var request KeystoneUnassignDomainRoleFromUserRequestObject
+
+	request.DomainId = domainId
+	request.UserId = userId
+	request.RoleId = roleId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.KeystoneUnassignDomainRoleFromUser(ctx, request.(KeystoneUnassignDomainRoleFromUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "KeystoneUnassignDomainRoleFromUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(KeystoneUnassignDomainRoleFromUserResponseObject); ok {
+		if err := validResponse.VisitKeystoneUnassignDomainRoleFromUserResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// KeystoneAssignDomainRoleToUser operation middleware
+func (sh *strictHandler) KeystoneAssignDomainRoleToUser(ctx *gin.Context, domainId string, userId string, roleId string) {
+	var request KeystoneAssignDomainRoleToUserRequestObject
+
+	request.DomainId = domainId
+	request.UserId = userId
+	request.RoleId = roleId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.KeystoneAssignDomainRoleToUser(ctx, request.(KeystoneAssignDomainRoleToUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "KeystoneAssignDomainRoleToUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(KeystoneAssignDomainRoleToUserResponseObject); ok {
+		if err := validResponse.VisitKeystoneAssignDomainRoleToUserResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // KeystoneListProjects operation middleware
 func (sh *strictHandler) KeystoneListProjects(ctx *gin.Context, params KeystoneListProjectsParams) {
 	var request KeystoneListProjectsRequestObject
@@ -12945,6 +13606,30 @@ func (sh *strictHandler) KeystoneListProjects(ctx *gin.Context, params KeystoneL
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(KeystoneListProjectsResponseObject); ok {
 		if err := validResponse.VisitKeystoneListProjectsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// KeystoneListRoles operation middleware
+func (sh *strictHandler) KeystoneListRoles(ctx *gin.Context) {
+	var request KeystoneListRolesRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.KeystoneListRoles(ctx, request.(KeystoneListRolesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "KeystoneListRoles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(KeystoneListRolesResponseObject); ok {
+		if err := validResponse.VisitKeystoneListRolesResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -13273,673 +13958,688 @@ func (sh *strictHandler) UpdateHttpsPasswordSetting(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rctvGujAI30p/XPutUA5IgQedqEq9i5bkWIktO5JsxwmziSbQJBGBDQYNimYSV72/vguYmf8zv2Zu",
-	"4v01l7Jr5j6m+uluoAE0SFCivLL2Xrtqr1gg0Ienn37Ohz9qbjibh5TQmNV6f9QiwuYhZQT+OPPxrGvb",
-	"/J9uSGNCY/5PPJ8HvotjP6T7v7KQ8mfkE57NAwL/jKIwGrqhR2q92uV5v3/TvL246l/dNt/dXFw3bdtu",
-	"1Sz51oxNar3aO0YiRMMYjcMF9WqfrRpzp2SG+Wj/FpFxrVf72366zH3xK9vny7vg49Q+f/5s1TzC3Mif",
-	"83XVerXn2EPX5LcFYTGq8zcRTIkIvSdBOCd7TT6R2GFrVzvsv7t9adrh7ZQg7LqEMRSHd4Qin6GZz5hP",
-	"Jxby6T0OfA/xxX2a+xHxmjuCwTuKF/E0jPzfiVcGBKs2JdgjERz4hw8fGv1FPCU05vuH3WaHvH5xhg6P",
-	"DmzkTnEQEDohfIh0rfFqzqHC4sinE74mBeRWZ1dAftu/7r82QVkd9yj0VigOQxTgiK9vN8BUo1/Q2I9X",
-	"6DYM0Ss+/ibsah08+cbfUbaYz8MoJh6SEyF+ECgmn+L9T7NgdwiVTvSaeD5Gt3yaDRBonzwCAv23l982",
-	"7Y59bLhS8TQK4zjw6YT/k7BpGHhoihkaEUJRRLA73d1l4gf+GtOVoiqs0o26JnG0avTHMYmKl+mGuCH1",
-	"OE1AS+zHaETGYURQxL/x6cR4s3wakwmJtKt1sDsKffPxxoRflzQmEcWB2OuuAJqMekOiexIheHEDLh3Y",
-	"nSfeK8crRqJ73yWcSsdkNg8jHPnBCi0ovsd+gEfBzojKjZzpXTr0XwWtzskYL4K4Arh3AIc+XaEwnpJI",
-	"7JszRRRPCTKAAkB/+WjBBCjpUTt3+l8F4cSnw3kUxsSNm4TyE/G+4piAUUR+W3D2jOZROCdRvNoCCy6r",
-	"iiqXJdh/+WhBxcw7OL5HcvJVuEBTfE/QDHtEbZchnEoEfkh3tOmsbLJ2153H7zp/zh/DBcIRAalTW0cc",
-	"ojmJxmE0A+yTcCEewu4Ot/4ijEa+5xG6Yd/dx++7m9v3WbgIPCFr+9RDC0aiHrLdA9wi7VHH6467B/hw",
-	"dOQeeyfEHrdwe9Rxuzva9lUYoxdcwt+w7ZPHb/ugsG06Dnw3RqHrLiJ+hZdTQhGOOXmPQX4IEYs5lbz3",
-	"o3iBA/T6RR95BIhzA+EgIthboRFf/o7AkaxpLTRaj0X+VmvtlQdZmfm/E9S1bdvmhE7qIzvaZrnYvG7b",
-	"7ccjQav9BSTGy+0Exst/NGO/fLS4KC7YYQ62fYoWlHyaE5dTS7HFeUTuCeV/x1KmIhEaR+EMjRfB2A/g",
-	"FFbhIlLIuCO4l8iVa9DtYBcs5vCpBcnLbeXIvwK27VqKvHyAEHlpliG/JysWh5Q8TJAUn3AE6Nq2ZSRA",
-	"a+0TOqG1ajPCGJ6Q9S/FfswXoMuLtc+V0Udtt5oYqt42XpkUcq1HQq5lPZWQqsP0QZ8raOuC6i7BnRWA",
-	"K8K780h4d6wnFY91oD98DAX5RE7eJdg14bsizLuPhHnXekrRXAf5g4dQEE9E9F1CXJP7K0L84JEQPzBD",
-	"/KiEHs9IPA099PbdLSe4gK9BEC6Jh8ZhhPbvO/scf/fBcs/M1HrrIRTEX4sPOYz64otdgr44+rozyIgG",
-	"8H5RKOCkVGyWoXjqMzTH8VRslm32BCRH3HokIWuZCNkjVJ0ybrH+G3WIZTrOLo+yXI+qdqkepFFpEG+f",
-	"WLvWsvJAr/yZgntBw9olwA3qW8Wr88RStVrFwSPl1oMSufWplDv9uHc2pEIFo9K3S3Qo0SorXb6DR8pt",
-	"B2Vy20N1zvzNq/aNgrVB2dwlpI267F/r6vUX8fSauMSfx1vpQDLEAj4EnXcxm+FoVevVXoUTnyLpd/BD",
-	"ikYrxGbMQnPM2DKMPBTSYIXqGHEMQEvMECM03qtZtXscLKprVy37MM8kC3MnWhG/iHEYzyXL7yGM7knk",
-	"j+X2smuRS+bg/fr4sNHqHD979uwZZ5tNdE3mBMe6xI+WfjyFB2/mhLIYu3cQetCQcEXiVBGmgh7AVFhb",
-	"EgcMf5jF5n/+vWjoIcJB2BDHtV6tbbcPG61Wo92+bbV79kHPtjkJsG37J4AAyGS13s81hTG1X/hgwmU1",
-	"5OLnMH1Je8uq8SXUfvnlc5nO+9A1+Ywt+NSGN+1Kq+cKDFzjcIZ9uEe+V+vVTvDx6Mg99A5Id9y1O602",
-	"bo3absfrkoPxIT4a1awaxTO+D+zOCF8/fLZJEdI+C3xXkLSt4PfZqt3PxvhafrP5gvO3czf8i97nB16d",
-	"NdaRz1ZtGYV08lZBJwODD/wnpEFuu63a9qFJ2uRYwg8OcRlCwdJnCBZS5HUbXy/b2hc3/aAPnKwEBsRx",
-	"2Iw5fAMOmWE/cCw4IkzZkkScZvG/kr2xmMyRi6PIl0fpmKmUkydTTqR+mJHZiEQsx2zNwxT57tuIAE0V",
-	"PjfEgA2jMXbjMOKQT/zqfOIcg+vx//UQ59bYvUsJrcPx0dEQspriuWtz9MajLrNJlxw6iI3XZB6+bz/W",
-	"LF07e9m0W9KYml6BtzjCM6XE9rKKrjRdiHDE727eXAnvRIzjBav1amPsB2SL+Eyxj2r2ZvGuUYpW4Gg9",
-	"HhzHdjcHjqsQvSURxGKGtJdh6qltWELkR4Hnt+EdoU8KmSx9qACazm5A08mARjO/Pt1WNXPs5n22Ol/6",
-	"RuSiSJ8ICOW2nc0weaRdJxNf+QBzTA9ANMN0hQRQVFAFe1KIGYwzZaD6kvqhWMPBLii3XcDTd/SOhksq",
-	"dviUwC0xdWzExV0z1w3LLGOtxnWmy+w+LnBQpyG6JJqjItM4nrOhG4SUDH08A/0BzRacrhAURwsQP8c4",
-	"YNtEAIj1b8FQu+Wn1X1cNOH5xXupvwHXyJgLM65U5NNxGM3Ev7fPb9iwZQOnXL/nziOP3u52Cxv+qFzK",
-	"FHybUpg4RYv5JMIeETbL9AcGci5Qld0BIs9H10Kh1Xn6CxA9Nhljw4Y38My1+/+nSUjYAIMyLtj9C3DB",
-	"7sGjyaxtTHXJM8FdAHIdx1uHSU/C8boP43jdIsdLwJNk851FBMfkHSORCiDq/VGT4ey+ME/jOI6GOCK4",
-	"iBrvCfXCiEt4kT9axKSJ+q5L5rFU3f0JDSPhoUuOtfbtAtOJF9JJzcpr5paYa+RH8dTDq83zofpqtVo1",
-	"ZrOG5+1Vmbx1cmI37G6jdVw6u+vHq93s9GZK6O9TQkunmhDqmW7cQyab4YCUTjT1IzL0jPl7jwZp2253",
-	"G/ZRA26meXrfI0CUh3QxG+1qwxetdqd7cHh0vHla8fMuJp1jxuZhFJfOOcMUTwifezcTnmim7O4hPhod",
-	"uyeeTVrjNu6Muu5B6UKo794Nhfl6F+tYEn9J/NLZFoxEOwQzmc2DcEXKEXoZRnfDeYBdsturiq4HC9tu",
-	"H56jM8JZgGkBYGEtTnvR4M8R9ryIMGahBfV/WxBFkYXHoolu8R2hPdS1beQYc6G7TnZlv08xnTSXxP+7",
-	"fNZ0wxlXA/GnV4RO4mmt1z44MC5TwHBnqHjRaNvdAzPlJJ9iQpkvWFtOEI0IaUB4X/JSOi+zRJaFhzBD",
-	"E/+eUCULLyJKPDRaoW8vbjPr4JyVxUNXnE+vdnbWaNntbo3zxjmO4hkw3Zo6SL46udxw9CtxY/5g7Ecs",
-	"3uHt+GC+GgHe6Sw/cVQwzTPzPS8gO5zJOEk48gPD+K/hORKk3Yz2IJeElKBwjOJliDg2sN6ANpDDT6nj",
-	"uuGCxtEKLP3whDTED2JU8cjpSV9p+i7HGufr40PHQo5tHx8KFwj/b73V6CLPn/gx2xPOEDkURajV6LTl",
-	"bxYizUkTxmi0OseKpYjxut3G0ZFtn9h2q91xmugyFs4JiZvSIdHk+xCjgcOuhzDimw44dM+mPsVopoMI",
-	"1Vst9T6LcQTZRuDGaO2lt0G7BHzJiZsjs3vYOqo7+sqRgBwp7mmvOaAD2qereMqnJAEjqM7m2OW3ECPn",
-	"awemCRfCle00HAsFJI5JxPb4xoFmSTLVOXbQoHYpCxVk9tcc1E4HNN5E5zpOc0AzSJdbrwkHzRh+TXCA",
-	"+E9NJOVvUFYcYEr8udNE/dT9BUYXGsaQGY99ivzYQpRLz2N+T+DMCCMwooX8mA3o3Kcrn6K68//+z//j",
-	"//mf/7vTQw7Q5SXxOarAv5H8Y0l8+NuxULPZ3Ovl9v/2w7l5+3C7kaAkGnFvtY8NgAijiVSMNstzHBlR",
-	"GE0w9X9PIxsqyXZvrr9tSJ2rsIS55tHNK09+7OMggfipADnDsc/GK40ufMXSU5mHge+uUN2dEvdOUP44",
-	"DUTay67reeRPpvHfXuJoFEZtu31oXODSG/KJh7PQ88crc+gqxxGxPJfDn2Q9pTKqA9iF8LtmUQzsduDF",
-	"dNQ3Dr8qwMkyS+ZvJmschWFAMLhREhwtLu+dgZKeohFxw5n02172X4sNgPuan+I4hMBbjrUoWgSEobq8",
-	"wlZC8eDK87cH1GkMm44FlyFLirB4G8GFgA/2Ksgu7QJSJ9JLFqkPu5xp0QTHDacHgOFoHpEAsHYY+Cyu",
-	"gu8ZVJeO6qk/Z2sw3o/JjGnmi1RSkA9wFOFVJgCk1vtZO7yEPf5ikDbSRPeCbp0Y+k1FVbonUoOvixox",
-	"hHrz0KcxsJncjZBmtqEb+Fz+MYlomjVFM7OUV+QpGSGz0g0L136ssokzWHwu9Ua6kZrlKwJDkL6lXP2g",
-	"woe5Y9Qgow9ZdpTg7tWsJbksXthDw40IaJ84UBV+lP2zDrLw2CeBx1HyKhT/5mRD2GYaam1C3uHoIgAh",
-	"wjnYgMpKQfx2QpCKHI3fehKMOcVIzgEmqzuwK86dCmcIYkHNyuGlQCOj6gCli1KD1lcMiZfR5XkTqVAn",
-	"tKABYQy9vL19i55j5rvqrdzh+oxTsBzbOfI64xPccg9Ie9T1DsfH2HZbpDM68I7GJ7jtmlBBrpgRNyLx",
-	"FqsWH+xq5e9/O/5b/Ko9uzqcX3fZh5NPP7Xc5wfei6Ppd527j7ZRoZ1EmMYlyvNr6SBy5PY0tHJQHUx/",
-	"S58RQZMXaTGeYTqoc6oqSyVCnCIWEiWd3DUszmVaNnND04pNJPZUBozxa4CDJV4xsIHDCMjBQZDTeXEQ",
-	"GC/tuusoqpQZrJdQZWsIk5vRYkRwBFFSd4RaItiTqxV96UeC0+6h5+ItoZbog0rlJAfC9gv71exT9OpX",
-	"7+51++PBx9sXv159eLf6+Ov13dXsY/fj7fNfX3949/vHX9/fXcHv3/3a/GHW/fSBXna9Fx/NOrYItPQN",
-	"+3jlj0nsz0BaYNJeX28d2zaXozwhsZwq2E/A5huheIopatkWWk59d4re8B1LZGeIEuJl8YIPZxUM/FbN",
-	"98qge62p8RwD7gWvnkeht3DjUxTCizjgqw5w7E7vyCpnCFp9Nx196/pv/O9u3v1+2bryL9klvT5wzy4P",
-	"L+/mP74/++6kSVbf/e59uPTf+Jedn86vZm8+XHz6+Pv74PXs0v7p/KfZm28vlh9/fxG8bl+2fjr3+O+r",
-	"j6vvTppuO6Cj2Qvb+/G7YBsUF2CsirhWDcCT3HBCFzPOdgRGcTajCbbiWX4Mq/apwT9r3GMIVYTA2ALy",
-	"wx+3qzlRI+cZXeYuZJaVwS618TIG+G7uSZ/B26VX6jZYK3rfcIF1HOAJWlAPUJGL+sT7imUVOZCwMzAG",
-	"F7lJki7XR/glp2T5hPrIDwufxI1XGLxGjYPjB6kjrzdoIZR8kkoIqssrJAT/cCy0lABP9rKQO0VLnzIU",
-	"3pMIOdrkThWQ5pBHj8PejBYf/Hj6JvDWIUgYeMP1hwalWWicQqKOpcATUmkK4dLVEkceCkL3LlzED1IU",
-	"/9KYU3YMVhaApaciQ+Zz8h2wABGKX5Bg+W9cwgGGUn93e2ahme9GoWQsewX/z5pA/jnm2icf9t8HA++P",
-	"7ucG/09b/edW/KeX+c9g0OT/OPz807+ZjsvzGRThysj8pWShkrX+FDmD2qDmCF0+VnYBLqTQkJJqFvn1",
-	"RnHseb7gdm+1kxBmgSLSmUzliW0wRq46orrzx2e5ar7QvZ1byiFgxXAxIn4PAnJPgkSssDOTG0UFfkmJ",
-	"4Z59mBLwYnPIy/B2cYkkBQhWcL9ZcjQWF9EwErBGdSlYxKu5TycCCJLJcgDXrBqgR5bVikeVOS2/R69g",
-	"+bdiyOzDF2KCqnbyrRDu8YZRVE+mgD8ThIGwerBW7TVLrZFG66NJNXydtzQmuCF3m7HNsKQaxCz0SBDk",
-	"5c1aGRcVPNJIuz4ocCbUmG8wwJxok9hEzE4RXQQB8sfpKVByD2fhIZyMsw3N4wNCDqS83k9AA3dn20yl",
-	"imr2SmDyZsbxioMZFqR05AdxkINep9Xsto7bRwdPxEHAbudnGUjtYHRM2uMuPnFbXpccjY9xZ3QIznb+",
-	"9HBUOpC6e2ar54MNm29KzJjpnfr5l2o3KrFubqrGycnZm2hyLRdWzf7pc1FEt4RmDaKKAydUo4i8+Vtt",
-	"6eJJBuU05p8wE8WjdH5bCuV1UtKlV25F2BHGlMBv3ar08yiK0AkhTlfVcY9IC5+MDrz2uEsO8bFrj9pe",
-	"dwz/Ii0jHidAMluhnEHN5uT7GzQiQUgnTKWU6chncSLfEq/hOIbIRv6eH+v82K5ZtVaWEdvbMWENIOq/",
-	"QueFldWsTS/25dqK6nGCoFlwmE7nJcFBPL2R8fb5Y2HJc7Xt8I7jpJYen4EA/LoeVeSQprVc4ll/4fnx",
-	"xb0MN8zREcp1D3cR+fEKYf4igrIK4M+WrC4MPCYS8SICx5W3ocVhVGoMBjYTRujssv9a2UrjKY4RdmPi",
-	"nSIym8crJXJA9C/nyZo1lXjKOeAztsDUJXtg2uZfKLOQsm3DmKjuiCWBfRM5bMViMnMsztNGYRizOMLz",
-	"HJNpHY7ah/Zxa9zteF33sH3sdkej42N33GmTk/GJ8Vqkk+hnCUnIyuBcs2qYhnQ1Cxcc98RKsqcr36+A",
-	"4nCMfT7pO/FN+uBMzZY+6mvzpk9v5AogVjSWuo9Z+fjDoFtlQ3ewGzOERyokAPDGQnMSiWrydUYIeuWz",
-	"OMU/LlBBEq/gRWJklldLEsuyDKmTCm3EWQX16WSocoa4dGDUS4TaXSB+3tGxO8Ju6/hwdNTtHp+cdI/t",
-	"cftg5Nnt9rh7aJSdTXgNe0G+h+qdNgrCJYlczAiakk9cloo4FkZ5MeYojcrzuofAD05Gttvy2qQz7mJj",
-	"qF64iN1wlkEvtgArHSgtfrCIcrQi/bkqQt0kX8CfL9Son60aCxeRS4b+vMRhIrTjTBKkC5a7KJxlLvZC",
-	"RGHn5bpO0262Wp3mkdEqiqMJideTFXHduaI7DqNEKQRJgVkZvzjEboiOGndkJX+8I6uvwE0TiRc0EiXf",
-	"kPTKz+seFWoDFDfkm5QwUEn8GIheRNww8iAz5cUZ6nQ6J2h788qBpmoU1yCJ1YaSmemF5SyxwG38xGkq",
-	"d6VfOCvlBxkSqZ+ojloplickaSMbe+WbLIZAf+BflUTaLGMsCLNctZiQoU/HYdWR3uIJueTvF1zIYmX6",
-	"kBv3eGuUtT5wzjnF8zmhHE9MFFaXpxL9VFwKEK/Vo4gwIqVpSW6beoGTocwSzLyQCNVqlKG4dNr4siJ+",
-	"yWNZKD99Phvjoaib3ZRiffbhSProtUcLanjokYDE2kxQHoVJFiwcG3dkpc2hPZQqRPZhOqDIzUvgJqAm",
-	"HjISxz6daPtxfTyTYRbaZPpTNXCGbptgXJWCq+IZZ8kiMo+v5TnDw/faCb9QBwy/nCUreKUWkBnmLZxo",
-	"bg6oAbLmF3HcuZ9ej/E5HNpZAp/s8+fyeLNP3yXHnn1+nhxUOvFZ6JGbjETEz/V7sspNmTx/l6BA9nlu",
-	"8Jf81BVEblKwwvMbgQy53UIaDZx8bu70BzXJLxoNSGhJ0TgvjJ5DcHAUKcSVCCMNx0IeY5w9ysqLk6zl",
-	"sG2ywVLyKR7OcHRnSsTgjNcRPzrKrwQWIj62NJWFwsIGRrXClLUDTeTpHowO3SPvmJyMbZXHYLCPrdd8",
-	"9PVaOdiU0NjnPvUS7CnPa8rEcwA9GUKkn8HjK+Jt2TRcUuXP0T7nosd8noVD96Rtd06MWoVhXsH7S7xg",
-	"fGr9LDo2YlDEJTvj8VGrDamoRT82iXwcaNk3WtwYnvU2Cc292RjvQwmkxnwaUrLBpGaOYAFhCwcBiR4r",
-	"aJUaobLbtNYc8NpDKEGq9DYbbqweLvXIOKZ/Zs/c7pSyolFVmEAb8zCKcbARK9ITSQySugSrQXnjcQuq",
-	"XkpG3AQnNkiQ6YhvxIGa11x9QWXGyu1WJCAhMfuhSzLL61LT2kZg127ZJuuzGn3j4t6UBKvepvpfHAqf",
-	"Kmmii3sSrdKYTBWj1CyLkVwXcSh+46MvGEE+ZTHBHqflGE0IJREW2i1B9eNGq32s2RYsRENIUIjCQHt8",
-	"itKoggHVwgosacoj7jQk3l4TvSL4nnC9E4w3IZqQWJ/VQiyOQjrhggQl+bDt+d8ZQ1wC+nq/9011f2Mf",
-	"BXhEAqGLezOf+iyOOHtkqC6D0KQnMEep8nc7FypeIRLQiM1PSqernr4lxQYo1+lLUU2E8hZiR9eFjn6L",
-	"G7eL4Q9h98dl61+M44swjuwZP5SRwBup8pVSoyxuro2rfxER0bwTbNyzkMWofXCgEYZcIP0lmvtzEvhb",
-	"CmuJ3W05BYohTH+pWW1r0W3jRa7qDjMAspwja+blzQzHfDwFtEjHrLy8Uv68/fq8dNwHLy3RiMow0EzU",
-	"xTcQN3IKZRe1BCSpA0ax0k+ECK4yAXOxsboC8YBkoLUIC6ZgompWj8PoNC2u9FSahyQHldB2szoq+8wN",
-	"U5NXZezIn2x+oYahqy62DIcfsdpUNX/0QsHNu0a6E6iRynbXkBInnJOiNipGrU+fPslk4oigXNCmIPUo",
-	"wCsSiTw5Fc0JuzK5SsG+OEtyM2U9mORfeR+b44aUhQFxYLEMuZjyabi41n97KbISGKp37Q5yRM3b45YD",
-	"wTtZj6luFE7nmkfhJMKzGY59LsXIubKWyfTtoqkiIticZnqm8pCxKMPP37KEjBOHExHNB5mEDtx4yFJu",
-	"2YcOSnJW8g4X+9gYnFuNLSaZy5iuOC1y/o7+hv4bEpGNMmkDycTowQD9G/p39EysqXVUvqbn2L0j1OOE",
-	"BSroRBaa49UMjG4xwZXKMGREm02mka9Y4s/CSWkfcKeq5C/UtbsKEQq1Ih4iLz2imoU407aD/DGa4WAc",
-	"RjOuWHCg2vAQksD3DGxg61oWNIn4TW6UKXQWYjrlbU+DRZEKGqoU4Wbmgq3GYVcTt3qoPK0WQVbtaZpn",
-	"Dqm1ZXm1pyWFQs7KCVGPg9huAYhlKhdA3T5JoW4A+uOSuJvodl20O+TWESZQouOo3cpilVx6EDXQCKQl",
-	"CyQ5dmTG/ZLgu2REWeaaX2Y/zofGauGL1NNpJRb0MFfVZUEjn5HG9ySOA9Loto0gAIlkU1kLrcBDKoJ3",
-	"2qdGkqfIptOEY+kWT+owrbWQvi2g0io7xFbnZF0I8HzpDdPAo7XXBNLWZwRTlg0JVRKTdHYZ0t+1QGJQ",
-	"DzCKCF8CuOnhBPaaqC9xAUDzqOz4T6WC3+W5EjlhMT5FmELUPFRtE2E45sP5lNQqkkzJzjAAQPM59qEQ",
-	"eSnVa3VKCdzC976B+2aFi2/mJJwHxPLcb+QL/J8Fomeu8fBpTVGl29WcPA4AvmfcfmYrgYfn2ypxBR15",
-	"owBXKhGrbg+VpEpNFDTplVWWsS74s7p0C6Fb2y9B1/BKklhLgnQS7Rzilfrf71mobaPFfC6DliSnAoop",
-	"yFj2lN8edy7eP//pu9c/nn28ff3u8vL90Q/lBqahinKpai7aJNFVtlpUMLRqsKjfcEB0bdP20U3RIhfJ",
-	"48/C5vb2t/7Lt6PphzCanIS/fzo+vz95/W71+0f65vvz+fzT7y9j+/vfuh+M602I8WbEkScvA0rLQtQf",
-	"rbFiFQmWmLTkIi3NjaZDN3vq6xE4VesK+DvCjHTaQ7GqISOkRJW/fXP7Vp0lhEh1D7vHSHxtpShtCUnA",
-	"83w6OUWtQxuN/JjtNVGScAxHOyUR6cku7n6sqHjBb4touMye+uv3b86vvnt5ePn2h5uL2/PvDs8vfnx9",
-	"cftD+/mH8xdvLi6MkXzxHFrCLCK/uLckijUJURd8huFZirscRXOr45+8u74UsDhsd47RHEd4RoQIevOy",
-	"37LQYSKBdmzE9ixhgw+Ihxw1bU8oQJJ/cQotVKG/i+dJXpBMZRd8Apr1ROkgOV1D7re3vx+H8Xw/mQq7",
-	"M/J34H//XWzsm03QFEqamO4bNY54iINJGPnxdPYN36t4Jnb7zaH4a04iP/S+6dimM/lNVPUYzumk2pn0",
-	"0durb5E/4yKr5K4/XCcOeEc7Y8cCtDzsojqLMfUwF0mD+RSPSGwBbhbSmfz3z99cL+3vv52E/X6/f3Xz",
-	"bnrxbsL/ecH/5/lZH/7vcDyP3/N/nN0FFz+8v+7Sb6/grf6k//zm+6/v3B/g9e+u3x1cRHffTSaTb76p",
-	"WTVRVJvLT6uYVIoCyBkifDzLIMrQ9wRCgP9f1mNLsSS3uZ3EEeSD3nMOfQMZWU+SVPKrwe8nXgDhqYne",
-	"qEIEMl5ZmIiWRGbTMH49I5LWhgAf1kbjz5OaYzZbTnL8eo1HyELvbs9Q3VnDyJ1/uIuoTGqoYKR5Sn9T",
-	"Yj9Zb+JYZ9LYqAY9Xg6waj4byl2HS5qLAipNni460zZaEoZ6P7jN6ZnybcDAJnpFxsJhvSy8KN3b4nVU",
-	"10wBFgqj7LvCJvEVS/XOIejefrwaCoYBeqhdxOmjhn3QaLe+EE6XmB6gpXKmZKRelzFTAbKupxEvKCP5",
-	"AghbGg0eYSXYMpG0bFZZz038rPeKOE1zgbyQMEmYoRXY5sTzT2vMsLdJZZqvmKy2FUbIXbA4nJEI4KzN",
-	"rVK0QZ/g8+vsYH3uslpEiUpvXAZ/d0ezG1WKqtaKDdaJgs1gPWMvC8tSRDGDmNrSM9NaGX6b11uUhJHw",
-	"zDQRNU8Ks6wygyy5QyuXNiqo7v+EGvdfWYPdjeKqIuL99YEE28Wwab76TTFs2gwbF3lTSCvFbuzf86Pz",
-	"qfxnRpRMfi6c7OX6ipSmMpHS5bRFGcazcBF4og6jT4Wo3UObMKC5y3KNl3j2yqd37IYEY0OarnyaK7t6",
-	"/UrofqLAX6Ti3UX/8a8Ymi9Gge+id9evskQXEkZ6+/s+njU14W//vtO099/cNN7dXFzvg5N3/9HXAJZe",
-	"tuM0ZcPMZaQlX1VMUi4cqfBKB5RJueGSR16SMgSM4BVLJBYxFx7HEFTku1OEpcGaJW45VLfRNygcj7Oy",
-	"y4mRkwu+DClWw3EYDWECwz65NCIC77BJLKn10zZRC0bAYGQsMSqhNPQWETY7oV/7dJFxN7KYQ0Bk+WQm",
-	"7ZQUxZn4KhkLyJVBKhKZPKkMBmEKUk3lEyWTZ+Y7ME0njm3ID2iYTr2ITNN+8KkXLqF8+0zsEv4tDhJc",
-	"Q/JTETvB8SO35ZZxDYxA4yvYbbgwBSwKzRjJF5F8UVtIZpZDI2D58Q8j4hIay52qXD/zZJ7P5gFeQSG1",
-	"CjJs7koajnEtsA2oZZVesiLISrdXdkU2U4uySJoXorpsHEqR/xRhGR8dKH3tjpC5qDoN0QpN1JdhC/zH",
-	"cIwiqD+TxjDYKobhqON8WVKTDZvhSEy1daVBNm1n7xTZqI6hAFzi94Zd7aF4EVEG0dXjcYFozfAnf8YZ",
-	"dLtrQ2ib+GvH5KyXuKEzkQmW0A+qxsDwk0o3KEIVmHQUGhSLEqqZ8xBqqvLP//73v/03sQSxArGAwWAw",
-	"+Ld/f/bLs397CppbvqfWQYEgJ6fV0Q/LTLd2S6rLl3mQJ+PJIlv6Ijv/GPpeGbwtfeWHm8G7A7Zwauqg",
-	"IfC0fNmHdoGbpADvdiss/BGc5kErlo1Cq/CoDUS/1Puup3lXUHqKfMTMIOWAv1RYWJk//uEre8SaRKKz",
-	"QV/awo67I5XYqmXS+EXL+xIzIvyGkhp4sSjH7VCIyUwDdGTaPr9T0Gh/6cdQvykcjyUzgC/0IFM2Y5pN",
-	"5X42xjWrxt/K6qDyh6o5nKkFyLTHCidk1uQzxQm2UuYzp79Jnc9NU2G5ZbH4mYjHbI7VdzdvrpDEKlFZ",
-	"XZbBdAZgsx3UnDWS1kYkrYRboicoGkP5D4TZnbADyxYpF3zxfEWUEI9JRgJv+hRB17YewggsdBAB6LAZ",
-	"cywIYMqEnYofAcX4zwjKAyAZJI5ev+irkH94j2Oag+ralu1sbK9Ce59BoMg8VoECAsMlyHuCuGZHOuoU",
-	"oqSe4Bo8Gvk30syUim2F9uvQvGxda8JBvmw++hfINd8EAjNRKmY7bEWZtDSKDWTJNNGmJe849WMXOR+v",
-	"x/jNIh6FnwzF5kWc8VbwE2O9lu30N8EwmaFkcdnRDGRbhULfkXkSiyR91jNCQY0ehZ/0JOER4TQUeswV",
-	"VORR6K2yyP0xXESpo0gnIMJV6DPUtrvHrUMo/KccqT5FB4lJBZ2Hwq02xRAyZTSIuVNMKQkyJcs0Gpgt",
-	"VjYztg4xp5RweSWkpAE5qrDkGCQYATYXR5GfM/vUxIY2Z8M+2HNSyZktaoPE4Rxypu8gKE2rjabvQkax",
-	"w7CrDVVw16+sWIy0NbbdY9L2jnCXHI5PcMdtjWzvmByND/FBSdlP15/7xqqRRR903fl6m2aNUMIxx851",
-	"SHAxcxxGxkrXtvw/o09qIW7dNrj/5RhEWgxXZAfLu6KDOt2CJW6xvA+5qrca5pVQHFWl6OIeB4uSArE0",
-	"jIdE/G4SJrV8OFnoKlc8Gzw4YMFAo4Us68mFOil2gt46xWyau5g/1xiekSFmQ1mvp2bVpj5/H7SsqhQ6",
-	"KXC1CIipftvu9CkcmCID0vZ+/M4qMEIGCyeno6iQclIaSXPvh6KmLDMWm4xWcjSZHiP5Qxip5iiimZ+W",
-	"oVi5sLMGx/dqEVtUdhagyWzAyqFVZfwsz9jG1PNVf/LsTxs6hKgPtTwl0aZVxAsJFLW4YjLh0r4qkJFL",
-	"j+L/x+XJVu3BycfJnVHpx2lWn6xkK23lO05CXtMAJO9rToC8xYGVCYEkQ3Qq4p9GqT4XKgxuMU6JMUdb",
-	"U3H0DXte5y/N57plHKWQE6+y32JOJvhlTrFBXGTVil4gZFGck+bGocuh7S5i/57I9vUuDobuFEcGuvEq",
-	"pBPCYhQtKF8T16YjMhdxrYlDoMS5ajQdq1UksAukUb9sZhwE4VIzdp+isf9JmAI67ex8xlp00qyaTmiU",
-	"nZWxf0TGYUS0pgxohleZSLQJ5GcZN2x2ERYWULbjm2kYxaYtZw3e5op7IBcNw7EyEatv2dDzmRzQ1L3D",
-	"1ZsfST7Ntwx56PywF6zUe272/aptcvQYuuFs5NNyDwuHjJL+wrGGUnxgthmdktk4u+CEknKhIIyGPr0n",
-	"UVzCb8dhNPI9zbWTNLfNPon4TWMVk3qTpUh6MVN1qbILeLmYYdqICPbwKCCILWYzHCUXXtGaPCQsrZjT",
-	"OApngh+I+qhZ71kuiFI1oMYxCghmXL6KSNrPC3r5+nTSKyZzWVpR6kImMsQGzonr4yBXIaY8anejq1UR",
-	"ShRorQY9vGIC/zLhuVXiOOYkYiHFgXB9glCzMW/VlLIBOBMRTtKZThrgskgAp8j0FctqNVZeRamHEbix",
-	"g9CF5Oco3rM0pAsjVD+77L/eQ1HSdLwK/i0Jvhtqt28nu4W0aZHWBqZ7rDEetn0AQxktLOcL6whKVbJn",
-	"VeJ9JaxiDQJvJj9lVKGSpPCPipVATslhOKL0gHFLDigOnKw1wN6ttWaFJLkvKY9sDKpQ2k4htKKj++rb",
-	"mwIrnkK0ePja17mUn0owKfceHxeEFjNgj7+8NPNwEB9kAm82wXeXkhCqb8efi7x5b81htUsvgb7J9j9Q",
-	"ACtfe6F760b57OFyiKXiU4QMBjo3we5U8f1CM1FwdJN4DcaJ5JcUZXUhp4mgDDi01Y7RLLwnerpRar1z",
-	"ZKHuaCWjiTNRtqhP5XhaxNBK8JBibY3ySLPW8UaKUipw/eUlLFVU5lT073Auz/v9m+btxVX/6rb59sN5",
-	"07btjrO3CzwsldN2J5iJ+iHHu1jv5yqSSqnR7bH2l5IwnwcZXsoNTTu3Em25PrA9F7luDAqiL4v5JneC",
-	"cyY9OiARlA3ysSLI2j+HiqaK5GC4WUPtveSZ8nsnD1QAQvIg/aIowGnitJCiOcLWrPVGey3FS22qQv8K",
-	"Dr5X6n3+x9kUR2cZOPCn79I96n9ep+CAb+Xmcm+rx28lUPRnFxIu+rOrzKcKPJcadPhPku33J+rdDwJI",
-	"/J83eEb67CwBE3/2UoEqiz+pzb1o9fbxbDgr8xjfTomgd5DiovxmloifmYaBx7WDsQ+VHtZaHW4LyZvK",
-	"7tBqc0Wl09YkkTJ3bUnxGbE2cIACr+2/vURjPPNByRAKTP3l7e1brsbsKXeozzLWcmZqOcdhk0tAMlB9",
-	"Y1+pwpeceZhevCMrFssM3E1v54hI8qmYTvR/MZKS0vO9oJPAZ1MLWFwq156iJeer38sJgI1wLLjvNG1V",
-	"tFIalTOIsenMR8R03CgI6aTEMhThmSk/VzR3UyYxLonXBUHoIUlULCTlklNkJD89UTvWn/nxKWo2m3vi",
-	"ASD7H/ZnC/3R+pxzJ7baNavWaWechyW9r1L3YCRJ91ZextxBwxjpKSZwUbfCyt7iEmZyMw2X/1mTRAPM",
-	"QLkoKTTxAorHifL3smYwqKutg4YIO0FLCELnGLVgJNuOmQtZ0pHnTyhXw1UfunWxE50N/Zj/8+a55k+j",
-	"EjruqFB1Dse3r1L9jo4e2rfH2LFH6nvAnBIGKQNGRb0EKLi7gGn5j36EwiWVr4gKrKq4kvgAU9HWQH7D",
-	"EKaiRKtUfGSnsgxqduyDVuvor9aVRy/0zvTK2bL12pP16DEdXsVoStHBy1RIP3f0ypui8qDEFZIGUu1d",
-	"Q+bZExXhR/UojHFMvL0dp9l/rgaq3ZTKLzmAB9z0wvJ2VSr/EdQH1pQNpl6fGfOgWOr1uTHrI6rFEqFV",
-	"eVoW5bHVM3PDbVW5Ml3QTt0hVEZPyrQGNyA4YmkeQOYKiy6uaQ3dr1W9cSjhWh+FSSLjXmLC1EvAfq2V",
-	"Qy1+8kQlvnLvbFF2/c1//gLrAY45NlYusF5SwLxKaXJDkezm8lG1yYvFyGXmsWZOF3l+9+EdYdIwLHKS",
-	"tXK+jyhUfkWWmjW1vrlS+J4RCtsVC+eTZguFb6gPrgqA74loBT8WSqrnj8ckSqU1JcNBiyz+JZhNL8xA",
-	"Q1DFlcM1J768xNEojBqvMI1JRBtHR1vU4jo31/0Wq+k6exsKgKtbuXe6sbb38dHhQbfTbj2sTBe+01FM",
-	"ENtsXOL6Ml2lgavlJbjfbF1cWwBBls7WymwbAJLUpWoun7KO9psvUh97Pe98NAfPc+GHsfBH17+WHXa3",
-	"rn+tf7emEzzUdQAMh/fLinbif0TNzm0Y+tYceSt2+Y8odVngmf/wYpeBT+8qJfcmxaHKi12u54VfpNzl",
-	"ujKVnf8sZSqr87/tmNZDeMp/pmqH4i6U0V4j0e1LkssgZgyNsHuH6t9e3O79q1IyXNx/VUL+L1cJGezq",
-	"wkpjRpNXUF9jAXg9XgS59myAN1nfhlDSgMzL7KR8iTodszo9+6DXaq/xajwBpsGmOW2CqvfV9p2te1So",
-	"txUq5aSR9HvKwQZA8lcDREV5gpNTkCnA8xt6/ngF8DODLk0gLglNK8OaXC+sx/jCngBY2xQNN0sWjrAn",
-	"KSJenmQMpb+dhpMkaYqaImlQQZb2NypUw17LC5ITkw4f0RnrCY7N/vLH9vSlwEuJq5g6Kotwlr8oW0/+",
-	"tlhIpN4ADvhxGtfpXIFhdKkfmvEQpPTxKuSi/mvi+QvOqG6gQXrNql0VqrkkPxU9bqCcrqOV0jajG64i",
-	"4sI+NsgWX0DU/+cqEi7I8hqJuSgNK0E5I3Hrh2Z0qGuMP4etpmri5YL6Gilc98GY6sbF2I2Rh2O8jTNF",
-	"1FQyOFN8Q8jVbg3p25rRhSb5KF5AmpMmcvKE3ukV9FELYTRdzYVL39PNutLbXze3bdTtt3vbspfP5Wf/",
-	"SokXueIN5JPBqNAPlnjFgLs0qwS3zCNy74cmqr7tSP/s9bI1WFgCuL+sO5Myk+xWRYaENbRCtYW1Kvrj",
-	"bbNbGWVV8GF/IfhxdkqVy75pWn2US/UNRyM3nJNtPr6BD4rsQQ65aQfnQJ2L+yjVo3etpJ7g49GRe+gd",
-	"kO64a3dabdwatd2O1yUH40N8NHqwxqF2eUOCMachJdK3OyNbMduUwWaNTOWWpCK4r8nYZFcSnNJCoxVy",
-	"fM/h4jv/J5/YYCXaBSC3gEeFbbHymyi2Vp04GFDUEMO6FR5I1TN3tGphVQ/wUrvf+Spr8TT0DJzE+XmQ",
-	"WMQHtV8cC2WfWINaHMZz/hNobD/zv+8I5Q9O5Z/yZxxwDU60j6YD6ryZE8pi7N41+Noa18Ql/jx20JRg",
-	"j0RNdIHdKSLA2n2G4sifzYin8jl9KAUzw6KYaZ2PfHP+vWicM6DOoIbEvJCMkzRcF9sUuiX/XevVnPYx",
-	"hsbVkViNpWXrtpLiky2nOaDZMGa9WEv1OGbd714Vo1RQM4zHQb3Nx7f8A36D4eN4vt238dxQPE8gzibU",
-	"e1saYZDGdiWx59phiPGLBKQKdzTNn7DLSqtd77lMiZ1AbZ3kyZBEuKCOCoXQsiPqSckJ2QZeCFWGuCQv",
-	"YXLb0Rx5yruwqz6gWVxpR2MurGsRJVfCGwalm0Sr61VJ3kNkL0ZdL4xEYFKn8TKM2AOo/dso/BVCAI1c",
-	"bC5+TU7Wyh5qPZROkmCFflvgwB/74gTVSe81kZyAJf5qri1CLs+KxL0BxWoSBOKSrLwGmSI0RHc0XNLk",
-	"jXXE50mx5GDcJR2v7bZGNu6edI7bR61DfDDquh2vTVpjuxqWuLRBwyieNrrbn5NkByV4tIinikQjzNKc",
-	"GjYNl9C9oa7yeOSr2GPIkV80JdHizEw90tN6VTRhHM4bAbknAX9N3FZhL1ffy57yaiF+zJURYFaciG3g",
-	"b0UtPeNvfnj5SMYWjy+PqQkEj+Zy29BqYFBCMRqXMptMDUV9x1Y1zUeLy8ni1vPQEzGQb9/c3KL9+84+",
-	"P+99YLPMaSIIKnL4M447/L9NpaxIip95liCarNIhdjKgiuTD3mU9uYQLCsMPQ1iVeBeltrUCgVmWYamW",
-	"KGlZkQFVdUXa0kgqbecznzGfTkwEBEuNsCr5KOa18IebIH+jNMTinZbpP8QTdLGJ+iNGaGwhhy6CQEiX",
-	"f3x20MS/J9BQe0HhRZVBjy7HSET4Slosy6YIUuoMKIcg/5ha6VO09Clron6Sqg0kWRm/NX8ApI/IsnCc",
-	"RynarcLyMKVhPKCyTf06ul0w+O+Sjst9bSUZpQxxI1FOxMdKUhycixLhuMTTEFDDFJFPPhNFSfk7p0KK",
-	"gijPilKRKWyxn45rIbDtGYor1F5fXp7fTT5+93340+X03r3q/+CehZeX55Pfz876neOz/g8Xn85v+6+e",
-	"T4LJ9G7y/KcfXl/0JxfLyY8/fHt289u3N5ejzvkPFy/7+Dl9/u37o0t6fY/b7xeXv86Ptmdzt1IIrwJN",
-	"rq8oYEJ9uHy4uJKa9x4vL/N1VZOVkzeNtxr64KuYEz8XCjUKQvfObDIwyM+xVkV6QPkgIgKpBGd6CKPD",
-	"Bph9c5liepsBPJ8nXYZFtWdCYzRaDejN6xut0LFcOidyDcXvx0G45LRjGYV0wt+NyDzAK1nwA0YrEIKW",
-	"ffhFBLgvIOYXo3C6J227c7LdJTjDMQ7CyQXX803NMrx56NN4e+PLhfzSJJDkgdUhba/l2qMTfDzuHpFD",
-	"78Dtjjq4PW4R2ztxj6sByzfH4RR9ZIl9cxvTnXR8pQBZx2qhgA3Rde4sWMPIn/gUB8MNNXjz0Qt1jaEd",
-	"CtcRIP+pcMIwFIdLHHlINaB8mAq3SYukmZyEy5jJGspuONPzQVXJn0LCAvUM0tSACrohm4NkchlA9hA5",
-	"CpYM7MmIcDlrUO2qs2zcEDcicYOL3dUr/VqGk6l+zluItcL58of0rn7eT1jH4zhHDu+2dktARN7jQ+fV",
-	"cHwgMeT2S8kYu/+hxmszRVi39oT2bVz60egQK12/y5X9k/ExOfIO3YNRF3fGbaOCSWMSjbGbie8UrsCa",
-	"/JVCrRXIqM6F06vXDB0LJkYHufNMunkV5RP8XSVYic+ydOZZ+fiFAAjju4soKJFmHuj5rHauKWATcOjr",
-	"Futae+5rGj8bMnBLe3VAXRcRQ5HZXtdumeqPZRtL5+vu4iXxGyxeBXpNGQslpXhHKyReQjfn3+cC4hWn",
-	"2diaOl+RcE5wzJAjLYlOsYSKKr3ESbtesgbYWdNsEUnKvTx2qCi1bVUhY9JydCNqFoNM4cfBurOLCGYh",
-	"RfNphHPNBGvvKE46fW5ES9ViA6bTa6Vs0al7y83qtj9tNRnDW0m2l3QtZa2DdaF3qOFlRRqpRjESM5X3",
-	"KqwofGUBUQ1Ii5FuP2e4NbhQftGNYdWtYmvjBsSVXXfXk8iSXCAafyxKl4mQjUj84YZBINoAniJHBUtI",
-	"LYuST7EwUUFgo4qqi8BkREPEFu4UzaVF3hzIslWsSuVwlCoRJUKU2WWYiILwa+L5+FZK77keTZjlufd8",
-	"HsjSF/u/MqDcFTQB/at76jVDZTJOTIiN+87X5vFyG4QlyZfW7eptaiEqOD8YWXhhQzkfwKk6hyBGzoLA",
-	"R7GXhGpC/4uvWGlT+a1iMEpyFR4iWD0mnOPAa5HO+AifjNpu1zskHbc9amF7fEKOvSP3cLQ256BitsHu",
-	"oj/WeVegmhWhcWmJGGnvrM+Vt4pL7sjzI+LGwQqNSBAukZ/X4LY/kK0jP3PZT8kudEhXiXdQbrg1jRMf",
-	"EICRWFi3N0ioi7eJ9CcTVNllTjQoLWgqXRchRRhsUaU+Dln7VbRkq+LH0vkppwaUWGlcdsqEpf0uMbHt",
-	"pQmT/LelqDhr5L1P4iXbpX+rVEb50lJDiX/MvL61aBUGZLPyWNELzIi7GApdcDfqbUIWDe1HtxAcZPTU",
-	"/qOJGsy6bsG3Kkwn3xsLTJ/lqqbvckYLL52mkeDa7QIbibytXJAL5dsO9MqahoHHwPXnJF5KYeYShdJC",
-	"RpQimyjX0nltUnTByLUVycvYdg3IvJ3NO2PvrpScLTLUVEPM+vWLM9TpdE7Qu9szC818NwoZdDvOtTVJ",
-	"aUnnCyV+Znz2azez5OoMvP2Q/XypRNZSPY1jtorkEzEvUp5UDCRNOl7kOwAZaOg2VHo2xkAA6Xows0z/",
-	"aw5u0XSSeKdoHhEmitao7uoqihCz4nq/PNi39P4CWdLEkigMyqoBSy84vMHVaT9Wkn9PM7YjyJOBRCwn",
-	"JoLmSx0zZQLQ75v/GfnxakDhmc/iCMfQL1x/Ly3ByPVQSh5AgoCT7Som5cEBKQq2G5lEqXYGlZekYiYK",
-	"k4s/GpkYiEd6Ff/xIWHrdYXN8NOlfbMPBGv52wTV23YL+tlCuICoBlBv2/beqUZz07gunyLnx8aN6PLa",
-	"gBkNHpOtonKFbJDfuxhi43aV3/3JDv0LRYs+rNbKWg54KitUyORWP15XeCVLjusPoMd7//3fHoLQZhBU",
-	"Oneja+qf5egfd9V3VGFLdxOKIbd3E+ZKXOEgeDOu9X6uPnHts1Xw13yKI7zN4i/gg4INGZ4WF/+LVVoU",
-	"xnnbvz17afIQO0koix9bspXJlKB7Qr2QSwYOzOaIkJ5mCYQel+xmAvn257WhLA7fVBJN3H97mUQUb2Hh",
-	"vCYBwYwgQic+JcD+/6oWzweV4ILaIUL8KLUvKlkliZDkX0ETfYjzlzYiiHbPkuKHiBkPs+T9VfgUOF2q",
-	"cClRHqzdaNt/1UIS2YIMoiOJoWClzOHyQp9OEKareMr/QYKcr/KJqkqgeuCzGEWSGIkSoHt6uYipP4Hm",
-	"mMCWgnCZjWGQv+7a0F3EsFwtg83WYC3exUDiqKwf20RXqu2b9kqxD302njKNi2o5SaXZMeTKQdb8gPLd",
-	"ioipI/GLqMqfzLBnZbspMRSHYaFsrDE2cl0h436Fgu3PF37goSgchfFGYpyrEisqkUGha4PfC6AIeE5+",
-	"W+BA8omd0fM1a6na98xcS7jVOOxq0Do1tTLErkASpzFsOqeiCFyMIwjbFq528bJImIT3s5sfhaPtg/t8",
-	"6kMWRNp4PC4vOizybwrExo8RjmUJn6ILv3ZJ/bjxFjPW6B6bqhLmrvJGe3QqglXPRK8iIxgY7eP45HbF",
-	"FvPJxll6lQ61CTSvfBbv2gu3XbWGnLxdpWRDVXK7I5H2wbKs1FuMV2lcLNEPKTXqhztC5rI7iizQf72e",
-	"B/Qk/d8X5H9AFZXfRPotGVC7L4j8vgimTd5Mgnk3034jTUf1s8u9LQn765Roa2k+aTTDE9HwKqXjfSDx",
-	"d4SyrSj8IwhvPxNTDbU+5cGLrjh1GiIVmaxXsiUe8fZOk4VrgDSsv3ZNGJGE9+ioYz9IwhyHkavDLUHu",
-	"Qkn0klJl1fttqmv2nkTMKHm8oQQpxxroivfiTUtli7yZE3oTY/eOH7gbQsCqqAVVLaFJziwnGfv56on3",
-	"nebhWn1oK+ooZ1MBJwX/CfF83IC2yFsPnYZSGQYuO+9JOJ+SyA3ChYew65J5zKDjzyggXFyUYr3yLyzm",
-	"8zCKiYhgV4K8eLtm1dK+l8mLWaE+ebOk7ptXqu/5TJ07uIGCtBKc5qKDCnAFr1zrsGF3G3b3FnS5njFU",
-	"waRX5Mqb6QXT9FP6ZTNSm93o08iU4vcijJATkaCHGAnGsj+LwVGMxqFsWD5aIWf/vrPvnIJIJopSEeoJ",
-	"Q/q+M6B1/ZDnIRPCrcMXgL5Gg5oWmgK1PHKJFmu8++a42yAfmgBRgetBzr+yBEwqQdRkjgT+WuJbM5EQ",
-	"JgDrnaKkJbEMewff432nua0jTFGxTeKPXGmFnW72tTjfXkCEkcFHcp8S1a1Wn1+tfF5huazqeh3Z2LRj",
-	"2xaaLYLYnwdcIAp9l7C90q1sT2dZXLYfM/yvyTyEEP9zEsuCfuaIfq1T2cum3bJtu1U5ov0tjvBM1car",
-	"GiC+rkkmX/VLfk/PgpCSSzxTtcdyiQK3t29vULaJHJTO6CGH82wHfYPEO9/60HVSCAGqokgdGounhUMd",
-	"ELT4R9rbA8rIHEc4JnKoNIusDwyGeAgzhNF3N2+ukBQOQL2VUTGi0qIzAFlkUOMkTEh0g1q+JJBUqkJK",
-	"KjgEjDB6HoYBeAe2/vJGHtYvZeCHoUvK/nvEAIO6MPQjub29ana6dYvbMLsEdR0CAzns0xwRUeQpY7Dj",
-	"x1GzxFFk+bp4VK2hdflqb8X4a954IabWN63S4G5IHPt0Au11y3M2jLjPYTEPMBcnyae42o7lL9ts2LTS",
-	"/JZN72Q3LVTRzMvlnT7Ftd2Uf6qMbcqEm68fBEUFsnA7RVglZFNSKS2177rx32DFduSZ8zWrZKSmxEm9",
-	"20PHjUxPZugzJTpYdji/+UMZ2xbzOYlczEhqh+MSFDwa0OQZmxPXx4E24mcL7HJp1XmZh5R9oHrPo7op",
-	"59V3SQ+BcZdzi2PbtttFSevb6LgBWN/4nqz+f9tktBaOuoxJGPBHIlspGoH8N3T5uoY+ng2rFDEx86P8",
-	"Bowjl638fXtT5t2mBelsPaMSqfs+xn5AdNiVAF7MmIxQuuLuuhUPi4LE+cV76Wsyd1zPZONpdytL0/y0",
-	"FLJ0cXnNWqUtVcs1g62JSB6BSJd0HJZiz3xZ5rxU5CUORfTfSqSZi8Ujn5nMY75LUF04yUUpM/5D27bR",
-	"iEuXmA2ofr/EvV2bRb7tlVt628CkTBZ+D9GO8rzCReyGM9JMO+06siGEA9n2TFYeiQhbBLGDnHvta36J",
-	"ieecah8LLHYGVP8YjtRBdQ08lqBFLbvVaovseyXIlniIHnrRxMKLUHgrIz2L7Zv44YdRRNwMOy7uO8uU",
-	"Db9XZtGlh3cNi39vmNpIQuTJgdSgiImmCie/PnZZooPxTTJehZdfyAUVIuvLqBgkCYoQ0ht+ugILznw8",
-	"e2NWL84u+6+RG/jQNzytrnOqlAjCWBIYmPY46stUWQBuDz0nOCKR7IkqypyKCuUcFcZBuBRaGMyilfCB",
-	"zAQ3lIYzHAS1Xu01pniSFpBK4qDFx5olWlX5fBfxz/bx3N+/b+/HhGIaC8tIxnrJ+VSbf3Tj3b2cYfdm",
-	"itsHhyaLr8oekP33pUdvTqIZplLW4kC5IytUd5LS3WfXF+cXV7eX/Vf7Ghih2yfT5fQzsOjcnH/PBpTP",
-	"0CsA8+b8+8bL1/2zxs3LfvvgEDQwxr4RwO1/LyBroRtY3kvINVK/Tlun0/Zps9nUX8LxIiLqBfJJngzs",
-	"a0CdHxs33l3jHMekhz5+/Pjx9evz89uXL1+/vrn5yUF1iMtQ1eJbB2jm00VMWFpNJLFzuVyIlIX/mJpW",
-	"pU3weam2KYuDTwFXRpdHJOZPLTA45IAwGAiMctPlin0kP0zJJ3Tzst/gEEtSMWlIfRcHAyrPVO79NPtz",
-	"cuJysaoYriBv8VSskmB3ihiZzCBkgkQuoXGDUM5+PVE6BcUR9gOfTgbU2VdmQDCpIvXebwsSreQvAr1E",
-	"shhDdSjv1JM5AA2wNjko8Clhe4YPRJKANaAqgcywf/IJu7HgsnXOKt5d3Vx+e3Vx3njb//jqTf9clsCT",
-	"KHAW0phvSVwMBzG8YoiFnKsMqFaHDmGo4SlAdUdWX8ka+MlR6iHxpyrdejkNy8NefMZPiNNVV1oa5KWT",
-	"BeycHxsiIrNx6Umz9o8NGRHOH8mgKVEVT69RJ5anYvAjrvkMaDgWFWdVgmddWeP21SNVG5mzA47E9QUV",
-	"5UfDCPkUu7F/TwSqjrCXIruFWIwDgjg9t8AHSPwJ1aaX4+9lql8lcBvjmR8AOKmmuRFP9RNMyuVZSiHp",
-	"8j8G1NFlUP7r5Xm/f9O8vbjqX902++9uX4rv9proZoknExKhd5eyMh/kFi5i7cqyU35iCFNOiGRiASeM",
-	"Au9U8I6QYBOqlXJHPPe/J+C++DEpjGeiskksoWAuQE9KMi/r/LgK4eVJnJK8EaC8Glf6o8jPFEspLPQz",
-	"VG4Zh8JOCE1HIBdffJtYmfkZxtinwgcOhVASK/vEj6eLERjY1fvJPwrt62o5w7WFln5EGnBZrXzJS+Z7",
-	"0DdHmcJ7KdzuO9KXCBdC60HG79eA1jP85rL/es/i/4s4vxKc1RJOQCRb8IN/TskOIpzEJ2JwvS6cR7hA",
-	"zynPWeiRfhQzxOUYTcvX2F9anw7EjPobSgQ320OCUaP+20sgMKLBtaqDMiNJTTxCRWc/JK9t/+2lvCk9",
-	"/t2f8g/0J5Bqhv6UgwDZ+3NA/2w0Gsn/8/d1AP4p3DDNZtPh//5jIOTlQa33xwBMuANR22UgKn0Mar1B",
-	"pk4IlHmXNl748T/+x/8Jz1LVDB6rci3abzM2Sb/4/NmBtaYnJFbWtAtryw9qd0sHlWNmz+m+tX/fFsO3",
-	"IJYZZrD43+3071JoDFLLuXnzn62BlE7hmZCoSxfTFSvprtmmTtw2bpXDj4+YlQbXwFCnlO9uLq6byc5K",
-	"pxnQb0mcpMsIVc1IuCzkhnOhyG6kXnBRON31YymZPXumKCxB//H//19QSk6fPWuKnXJFD8gvsGCU/yKR",
-	"+p89Q/WiiM85u7h2cOuJl46HcMDCxLeMtxKJQakkyMnI2cCmcjKdUyoZwzxC8HiTbnGGIUba+dRQFLSR",
-	"Cg09hIMgXDpohlfQng1DZXG5Uk24EKdWz4klA2qSSyBQbu9UVtQSSXcajBImzimxKAajRJaBqMXgEmlK",
-	"UDxzjt0pabSbdoGHLJfLJoafm2E02Zffsv1Xl2cXVzcX8E1a4ChhIjUr9RjW7GZLvBXOCcVzv9ardZp2",
-	"syOyeKagZe3z/5kQg2qfEkbptU9iM0Aa4r9w4HLIIj8+RTRMFUMR8cLfEzB59qxj2xztlJuQAxj8hIk+",
-	"JB0nXsglDlNIQ9u2udDUse29VEjS1yc8wRa671giaXtAHfDAc7H5bk3GNqo7jYb4s7GIAmfP4JkXR5ic",
-	"9qWnQeiVz2LlPIUyAjJgmsO0Y9tKkiCi0FyhAo5uCMx6SZU3/GcR9qLiWGTYys8qAGGDex+8+cKF//mX",
-	"XHzKz6pGz5rCPFsU3+HjK4NKGiqSRIaYQzk+gzlDGJ+29A2nvmqQ2yrGDICx4EAcjGmy5ACT6fjLML5o",
-	"t1z5OxmJnLHD1Ho/cyipSiQ1jj3mdfIjwBMwJKkBhenHaN3o/VGbh6aqlkDzUbtpS6NJQyP6aBJxsQvi",
-	"bw6Puifo//6/us3ungxYB66iHT+qi7HEOFDjCFQoaYNBtwYbUaxUsY2GItk0ULcXibBxMAGlsWwMdDZR",
-	"fyVrBYKgD+ATZ4K9ZV1ellCBob4LFyB7A9oQdeCeY+a7RdMLPEb8ghx264soEGq75J1D39vrFR4Kw8Xe",
-	"niOg4XsDimAX0qKBI4jNmzU8Ik0F45hEcg4ED8Gfqx1Iu9lptvYsxEI5CJPMhfGxnfnfGUOcP3293/vG",
-	"gdShJtILYwOksDLqeb4HJnVYhFg7qjvuIgpQY4F8ryfmcPZgqZzxww40tz8/zFMURhx6TgILqYhnwOAo",
-	"qZ1PBiI4HM47xrcINei1YvzIkcEUQyleOE3kAHpCM0sn0eTVHLpdrYkcsByKVWC6GlDBn+c4wjPCQVwf",
-	"p3555OCF5xPqErXPZH/UQ/6EhhHx9NRmGZM15duH2uwODgLOFKBcUGaLojw79nq6cKUAAQYf5bTnE8u5",
-	"mqivLRWuS7z0XQK2ECNwMijSabaFfHQVioWIppg+ky6ThjIWiyoEqdAiU7bVMQjJZh6Fo4DM+Jq1OQ6a",
-	"bRjbGlBgv6KHgHBK7Iv/DjXCI/EhFbCTl2Zs4khlTc30p7iGfyZOjj8zXxYUN6W80dBgq0Z/Ajr9mcJM",
-	"vAOj9t++bYLrRGgIypIjRwkj6ROXt5XjzGyvyoCtigMCSREjttDXyPnw4UNDc/4RSXScarNl74doWlFc",
-	"bYIyf+ZsQbdvvr+4Kh2PUwnTXUsnWNAkSnSof7lxHkFYOYIAtuqHl9Tqf/A2BvStEO1SNK/TEI0Er4H7",
-	"vCe7pgnhlbEF4WoNJUvVZyEMPPUuQyzGK9knYUFjHwLhVwMqHLOS68EFSuqBOWcg2J+FNI7CoIdo2GBx",
-	"GBGjGMn1MpGNpkxScqfPQ2+1Rnj81Fgulw2g4wkb8nLSZEKea73akdcZn+CWe0Dao653OD7GttsindGB",
-	"dzQ+wW23ZtUy1LvWq73/7fhv8av27Opwft1lH04+/dRynx94L46m33XuPtpcuEvPvdarFbGlVlm042CQ",
-	"tSmEH7pEpOMbbqKrMFYaoKJtwCGB2ZF76Gsr+/4qbTUi/FBYjgJyJJyI8qYDmpA7eZ71AvKJnnj5m6m6",
-	"4+XUaek5TbWB9rbagC4Tcfi2X9ivZp+iV796d6/bHw8+3r749erDu9XHX6/vrmYfux9vn//6+sO73z/+",
-	"+v7uCn7/7tfmD7Pupw/0suu9+KgVYPFprdc6tu2kGyk43KQTTZ2nkM8edIbr5XJdSmzWLGmjFc5J/eqU",
-	"tux1kiuVYYQHzRYYflPnqMhjSJevvLzqe1OoCF9zd5ujgoUr2gxuzES8f7eWIViC1+fFJK7GqzA46bKv",
-	"ZXEuW1u4l06unufcuiZ5GAlrXDMTLrLpXQ4bxUSzO70yMmMuewJiPWxD7ZIN9TWt5PI8oQH5vZS+xrch",
-	"GeZQJ2H6htLnireu24akEPl9lHCqkm3xu6FNm4qEWs+f/B6rfQPO72VYqL2YbrcCU37y/Z8VEUiJ/XBR",
-	"iA+ygbwvGXVNWU7D5Gd+k2T8UBhPS9D8aabi0DZLR6UoBjWklUqbYaEGoJeMvRvcQxKP0kgeyGlWEwqH",
-	"YHGdpXj54PE+f96K84hQvRKOI/Q4zbWftLVXXY0kPoSLQGjII4Kyjtd6/l7sgSWpK0h+dab+V6PoO4Fx",
-	"JT4HimNqcclx/rwuZEhAARLlTnEQEDohOdbfzgUsi7cjgoPZN4PERD6orZUPjLJAq7PZ5sehw1+E9w+q",
-	"vn8A77dPKr7fPqlsu+TvS7vlgd2p+n5nKzsn/6aKjVN4yAzmR10O1MydZ5f910ZTZ5LPbjZ1CjWKqSgT",
-	"SZyVcTCtyM7VZN2UKR1oIsIMR8Lvk7Rkg/CW5PcBhYLvicUWpMi9HnKgBJRoyjYiwmnNh1EfihBzwV6D",
-	"QBRLUh2Z6rk6Ez0tmL2k0IRVqdCEsAo1MotTXG5B/d8WJAekumP0gUIkrjMLR34AYUh3ZOkzMqCo7IOO",
-	"c8o1MEniEF3MRkIiceQbHWgS5ZAZ9oNKI3YhorWhN732GVKNhk9FzA/0rUR+LDbJcOyz8WptmyvDjG8/",
-	"nIs9Nxzbto8gaA9aZC69IR93OAs9f7xyUF1eFJl5tYdmWE/vzpTZ4POAjK9V24DtyI7JnEzJ1gGeVr9E",
-	"O7gmFA8jlIF1zWcC88AkK7YtcuPjRUTBcwXWYYhlMtwhrWIZLIOzSGExlY44HMeRP4LgvroTRhNhiYMT",
-	"mwfhipAhtH12YD9igRZqNpsWcvinw2eOBQuAafj3EQmA7wwDn8VrzK7Cfg8ZLT2EM2YbdYWTs9TvMKpr",
-	"ltm9JhK+bC90FzNCIegOAkF8JhhQ17bXG2PeyYKklWwxJi4/g9zD2u8cCZpL4v892+goOUsxLIuHLl8n",
-	"FwzOzhotu92F4kdzHMUzmLF2LfrBnUNOIlzFWq/29fFho9U5brU73YPDo+M0zOkn6FTwgfg1PSun9jzy",
-	"J9P4by9xNAojmcWTQ2zFFBPU03exnbhQbFT2ORu7zGcqWkm2FKgkKtd6tYPRMWmPu/jEbXldcjQ+xp3R",
-	"oXvi2fD0cLTd6vm6L71NtgzBahgXDLmYKGXCba0HWQrUv5bRfVl1oZ82fpVx/SutXbHQR1RCalZnMKoE",
-	"2jRZgfErgV5f8cFxcU6h35ho5lF2vSo/CQWy0tgihhA2CKsA8ltxoWr0ooaRkHMRThpCVB465rQzk1NW",
-	"XHLC27JrTrAevJdYCCYV1pgOl13ku5T3BxHB3ko032XN8hV1sisSh/HA5XRyy3ktBpMMufKSutklEdHs",
-	"9UEr6uZWdAFjmVaSiArZyS+lUDHTt1K6hnSQ7LTGUXanc6rhJf+wVP23VBbcFzPvAywtIbSlGVVTHKNR",
-	"RPAd026Lrm9W0BbsVu0h2ssTayO70C4yOSw/g+n6l8/WH/lsjp9/+ZzRQwQ7kupBZX0jlZVKg6WuQexK",
-	"FI81qkaasoL6NHEX8q8kCqgBsPRgi7chtF/zlZsjFR00kPQGPPwL6g1qIE85QejeESEyp0njaYI+Wk75",
-	"JUj6yaj6cfyzVKDdy0drQRQR8uPmgIKMKLuTi4rSFrgTPSIe2dIhXCIPwjs//+KgehhNMJWGNqGMQcf4",
-	"WeiRICDeXjPVQ4SHWWgQ/EVZyTpbXXOKZVF8IcALmXyI5ZSiZ36y+wFNv4ECo1PsaddyV7LpVShCucl4",
-	"TNyYlQmiN9NwmYihj3EjSdEEyrFuaLcgS255SbmCp5VjAUNqPduqCQzVShFsJ+IK9JM1yvVz3txgokT6",
-	"FVFrxhEOep1Ws9s6bh8d/CR7F1SUP8ukavm8cDGAhm0rs66TVHXxtAoLsR/Ccv6JWMI1gRtuZgjQWE14",
-	"U0SwZIn0f3mO6uEc/7YgUGgN7jzTahLJEINOOy1XABlaqXiaM11WwCPIbZnjeJreB4WH29g3f9nI9PbF",
-	"VWropR3+84PFqs0XBkZ/A6EC2TKA4wzf3sj4rSRcACIRAi/LXopKTRUz1im698NAMU0RvdC17QE1mrZa",
-	"yrSVRlI7f9ifnX3nj9ZnB80D7JIpxMAwNPYhdN6naZKnspzVHSF0TH0Wh9FqP19B2kKOiLUqltgQP3Uc",
-	"pbGx9B1LiuTWgAo1Yx6Rsf+JS0eJkUx83nVSVJGySBihmU/92WKmFTmcyPcPHLQk+C5d34Dyx4cOiqAT",
-	"MvEyRUgkiITuurelvKZi6mT4Xom8JoSzomExFqXhvYUba2VdhHkQpJ7i64wQ7yum3tFs2AM6DvCkx8Ui",
-	"WODmuuOylJBWGRKdZyydp8gfywDOCKqj0Ngy2EeXPmWwwxtN2Onl5pIZYfzDhlwMXy9sQVg4rewXEtu4",
-	"+CZ5tMx7FdGLGWlM2WZE5c1dyW8l4lrabuPt0nuM6TAjjUgxTDPh/bDwSdx4haGDfOPgeEujlr7Kraxy",
-	"9j+TVU53NzMSP6VVLqXWqR2OK2BK0XqsMU6Nv705rlVijlsworoLbGWAa60zwPlMH9dSGcUj0aIO4Qn2",
-	"aelK2yUr9VlJjaat1p23ySXDyzUmrel9qiZAYeTJYtOmETsl603YWWbVCUtDpRxtq/10NuxHmUF7amNW",
-	"1syVXYeF1N7f+vSjqpljmjdnBbwNQzQmyzwT3moreWvgx3ARaenL0Or2ky/s3EG4tEQ2ul4erLe2LJip",
-	"Yn++Oljpfg+y+/3AhYe650N2NI5WaSHFrbZ8sOEWcRmldEmHxSOYYboySTBbLeowt6grYSAOx9rpijk4",
-	"oqQlsKdJvAz55BLioXZV58Crv7BPIB/EmbGpbWfubhn9AclYT2ZvNoiq/7IuP6kp4QaiXGS9k7T0oigN",
-	"HxFG4r0H2Jzz6ndDVFr7L62FnwFIWFYvgKaVlbVwmXgngMnf0logDWhKjilywsBLqjI6MqCmL8Pbsj9m",
-	"89levfn28kpmGyV6dsQ5L4X0rzgmM0iop16uACdYolGqi4AS1tBs8uEiPkUYCZup6oxgmrqVhndkbBaV",
-	"DQuyn9FaKwJEepiNBrJBaKG3lNwvZok6Vy+ZQ0T9PEj3RhtV7zWKaRJgY5n1U58hN+AKZLl+OqBKQUV/",
-	"Of30gx9P3wTeIzVVHfvLgkueRHFNl/9fQ4WVnRKeUo3Vz/KpVFl9jkers1c6QYMWNSxDbCDLO4IpXPn3",
-	"X0Tb/a+mR/1L8jdK/lYt5dOGaSV3F4JKot/JKnTl2KGNaZh/ihkaEULV6J4QC5P+DcL9ryZpottoJZCZ",
-	"i0Jpxcdmdvk5880HUVhcc22gurnE+OZdtEvidlSNc1XKO+1RcF0QsXqo+4SRPcvCbi0F3TD6lx725aN8",
-	"hJRWVMXSskHaWZlVsinBQTz9vTTgR1U2atu2Fjszj0LIZ5A9aCSGQGZUVhx7KYd/rICSFNsJ76pLIGJy",
-	"UVHYhOD9wL8nzbUJHW/lRvmbVJZDlkC8ETW+JRwhqK8qGGXYjodjPMJMZdUzCx3YHRGdvvRF79ssNK/F",
-	"JH9JYMLamloWzgPWs6D4Hvuia/HOFnYVQkq8txLuwwToXkhEgp6A/t56RODb89digKor+IePZ0MQqBcL",
-	"3/u8f58vdV3JopFk01yeo3qnraQSTleFXLInan+ZC1DqLRuzNo0KDb4NNo3MltZaNrQu0z/3Gz/hxu92",
-	"4+SXPzrtz4YO0mD3SBKc5hFxRf0sMWi+2a36HcVLkeWkyg+21wO+AWXDGj4dh45sVa/qI6Wu44TJjcgU",
-	"3/vhIrJkuxFmKSauWLHoUu2pa9uTCu+9oVJ+kobRtm1ZT8ZQOj+MklL45WXvrUzR+xKryIB22yeyOOM1",
-	"iaNVo8+lKqeJ3jFBuu/baVEIkwJdqMz+GLUZOirkGxdUvtlruzfsWg0WNRkUgE1i3tYiXtqCSxtYa7OV",
-	"SFiJSKf3+lBV+fk+EywoVCKAClkyqGvD7PxzfXYQkxMqCPHoaxdwXJR/M6qIJt/JxhjRIiCb1nUsRV8d",
-	"KrKhQibyCJpklqxuLtoclC8tbdKgL0c1ezB3Y0jr+8nOBVvI1et7bJSYQYz0oy72xkmE2LCFGCEJEdmr",
-	"HuYoGtNsE+iovhByd5XcWvVFp7KkLr/YQlaXX2whrYsvtpXXxVcZiT1BLuixsUKYGro8oXrKytB9K+MK",
-	"kVWA+dBKaqjOvP4lN5jlhqzDhLh3LAkBc+ZLEakfT4npqDLWaZp2Pqin76cRGVMsmwZCeQQnKeaYaOei",
-	"mOO++CGTDi3LPIos5Q9cGU5WxnEPR6pmr0fm0A81pHpPgdJ+cANahzLSgEICUxL3GRO9spy9pGGinIql",
-	"+mFZt0RAATCL0mA1oPxVaF0m09tG4YLKMsGnSWfF4uglzRW14f2YofEiCAayD5TMGq5v3SdNM+AlBrt8",
-	"M7QBVSYUSEgX4S97TdRPzl9tBVrtqeDV5JInWANltDRhDE712bOLcilQ+WmUKPjs2amSLoUFjysoqWRY",
-	"T0sKOntQvdP5YyDZFZTlLjIsqN2tFSCXTGtQ++z0yhoWncLIqbjZk1hpZuTp20Ie7SGqiR+oLmpnl7iq",
-	"9vSvOcx60pqUWrNup7CynHtwvW8QIN83uwfbJ8jpv738tml37GPHIBOjOiNuyG9bQMZJbSrRzkX3T2Ui",
-	"nDydTggzF1VN0VX9hSUVNXOSrgLwu8/iCMdhtIdkVVeRg5M4ak8RpqratsANgWhdu5M2vug4kJoEUlux",
-	"vrcM3YXqqlyJhnI9Awq2OOno2Kchbai+pXDaGR9iUuU+Mw/QxMtzYcaTZW0yvGVAxY2spFC8b/9LpfiX",
-	"SvEvleJfKsW/VIpqKsUGFaLzgN4GkMxz36ne4oCjU7HNgOgYu7nhP6obG/7vrWs3cDMNl6rP+2NN3lp7",
-	"+f/MHQYe2l9gIx3ppBgkC838tZoLcFwBNpFtMJAsu7zFgGpk2H93fnm7T+75IkrvUxJLmCQDN9Ern8Wq",
-	"5YaS9xaeH4u2eHqMnibsWYiSJWFS4eklN101ZGGyyBEjXM0RZFpvkKUTdvGuFBmYlYy1n8lwl+PK7lcD",
-	"mra/Sn8qNrxSv6G6T91g4akAQv4GrK6Xyr8LOvKpJ4zjIMamAi6Mtac6b3FWzWTbOq2FTrKMsg5bmVwq",
-	"0NHUJyIvSuvpmVSpgXc9EhCIToNmhpr2G4eRCGqLcTQhsepduIhcgrDnRXxpMnFrQJPmt1chVF6G+ssR",
-	"moaBB8UGoAAgaEWppgtk1EK3b27fQuIagj5fHuErXsRTiNjx57Gl4ttk+XShPEAfhQQ+QpkVJZ/Tjuay",
-	"Gj7XIN0w8vgMlHC6G1LSQxEZQ5SObGBUL/Qi2kt8t+g//sf/xjUQ6JKOoZUF7HvGdW8aIjdksQWmgBVa",
-	"Qiz8OAhDoaMJTBcDeApbJQJxnBDJcW/xxKeTXtJW0wn8mR87ApYMzaGLwYTICmezMOJcKXanFnL486FP",
-	"x2GTkk/xEApiR4lhx1F/i7s2oJDQx78Rhhw/MfTwZ1yVxExAMt6zEAlE+ynO6xZB0BQV+x1V4T2BK6zq",
-	"T+R40CzYMTZZS2q2NWUcGx8B60XSPDA+hEsttaCuKJIlMdgYB73H54aEOfG7qmSfzAjXEeajWYWTY5Pe",
-	"7pYZw7dzo58iR7Q8Vy8MZRCog+oqN3IumyKHNFgVilF4cCUyBqBsL3wsCIiSCmB4hvx4T24spXZNndoN",
-	"laPsz+QapNfNZOKLxO2DBiBjoa+DYsIJFaw1MxffXhLmbEkg8H/EYTyHSn5JYPNQRd04xRWrMiR/yhaX",
-	"IspIlmb3kAOEUG5lGPszwqSZRqPxEMAGho3sCi3hLOQD8n+Ld4ZQsV/9HS7ioQxgyuPJUMbeKAS11GJy",
-	"zzVESlAXK2byp6Ck6jl04eghZ1ALAw81hLWTc7hBTU0v5xBMp3g7lH1H68qIljgp/fcncgiFch18vRl0",
-	"ECWe1TSzMR4KwtOUDEC/gZIl8BtoYHV/cvk28nEwFMljDhw2hHt7YJPjHA4sn/IDvkD1wl5xAfCuNr34",
-	"lk9eNmFxDDmjGKUwuVqPkBVm4T3xepz28zmSMKzRKj1Igf/CxiSsdgkjPxXsEH0jWCN/3ZJsUT6DyjhG",
-	"KI1WQ/jAsAHJejPoJJ8llHAN/JeYDRUENDzil7nJZLOQAuKMVujm9Q3fO2lA+p9oyyRIAI4T3YYtMBXz",
-	"cnykBC4/mzEnqdepTlW2J7gjqwxaUV184QeiMGwsay1L+Ckykw4jc9n733OKosy+hbmkuF+Y6yvo1REv",
-	"hFsnlVCTC5mdS5uibryjspGwr7LkPb6qTI+bupPSi/y7xXXnDj0LI3X6pWsUw2W5T1PxNgFLJmQkdfkA",
-	"k9YwG1TPiJSAxOnN1ueTThMjgUrHNXhiEtDXqS6MKVixGK+Il8SbwArEjG4QUjL08Qwq1pedUMIU+Yuy",
-	"lm+GwOkMXsPEnn79hbk6RqMwjLlsMEd1By69bGfjsBWLycyxZEMR+aPvOXunWVIgJ/pT74tlqRKvxZXq",
-	"+FBYqfyxwgyi6c2zZ9Iw/+zZ9rb3JuoXu2LqHS1Vu+l24tWJojBivWfPBrQh82zEG0cOwrLPVaYVgaxM",
-	"2UsCYoUoaSXyrgoHb/3H//hfW7ZtQ8k8LgLEeDZXNvYBRSDvX784Q51O54TfD5+6sl2RCMZHjmL6YOFP",
-	"xGAYAhqlc8FdqCqZrJqm2EsLpc21E5uPpR4eHjoSPqKVipf+cqR+0RqEp5k9jRwglTfDV+F2Gjamnccg",
-	"OUgdDIxyYNv7B9pIh8auQlz97nN9+0Ko7htKGUEfM6lxAEy4DrGak6y3uyDJKfc2nHfq35bNCKrZXC7x",
-	"LF3oLf/y82dr3frwSBTP8WXRmLq4IXuSq2s/wEXde5jHPrelNH0x3dUMfxKpDLXeYbfojV+/CVGmG2L7",
-	"BbT9mSxoz/E6t2it/lhq1jIvFK5DZpnCpF/r1SBwgs9T23Kx8l5tsc7OxnXCHd3BOt9yfZb5v2dR9cA2",
-	"zwq0JjNrYndr2bbFj9SfLWbwF/9T1BKq9VrJSnwak4moDJFfSpk+rrTs6P9j792301ayftFXqcM5YzSk",
-	"BeZmG+OxRn9O7E68snK1sy7drGMVUgH6LKqIJOy40x5jP8R+kf0K+1H2k+xRc1aVSiCBsHFu7f6jVwxI",
-	"KtVl3ufvx64CMY/B3V5sqW16Lb/NOqMu7e4O97x9v8cORk3aGra9jl+0KfEBm+zJP+8bMdaRwH9+rmg1",
-	"iKB7qcas9CuUC34zFfMYsP8SQBD8bIkPCzWl4lRMS0u/slvRSIDouS1h77V2+81dC71vwa2r9CvIqYAS",
-	"HUfn7/e8IfVavb3hfrfbOzjo9pqj9u7Qb7bbo+5eT84uMKSx1qhNO8Out+t396DL78BaGDk2FeyyclVO",
-	"BQNjF8EMBttpNButVqexD7FVKZhwECXkDmz5PLhC+4U11dqSKJb70VqS1t6wvdfstUbdjt/19to9rzsc",
-	"9nreqNNmB6OD4eKSqcxmulpq76eRjlDtq0rPWGGt9l3nusSOXzfXrYNeY7fVaDWbjXZzYbZLDCNntlv9",
-	"3V4WHFJNTkGUANIR5tDDFsfewwvIW1f6badiSYIyr10+V5HRm1Ld52Up3nCM7kkZhEc3G2Ivn9Q83QwN",
-	"8jTtTCqTzoSfd0rnTk437zM6XWgzyhIw5+QpbGtIW4hWviTtFdKpEmnB76g4+wapkj4JTarEbuqOC3Mk",
-	"IvTNAqZogjOIIzcG/EyxBAN2LsTi44m0RqGNr/H1fYUfxr4GhgO13veG6NX75p9Z1s728MDrMmDr9Lte",
-	"ix2MOnR3uO8fsJbXobujilOA7ts8b/aW0X03k9TKzDCOMeiYTTlFN8AevtPopmw6ZFF9JqKEhpXbPzcR",
-	"oOkKFgnQ85KnsvEjS0aITZSZhSX5WFSQnCcGPc3exMkiZz2pqgDJwD5Hg0qtaDXI+YQNuLoY+V0tqqkY",
-	"sUxVo1QOm75LqkVk+QjAqZOl0wFf4qc3DrQSqMkkEvPxJJ3Jo7enpOouPLfRaLg1PQkOVL46mJPiJv1t",
-	"IneYObRjQEFMxoxLCcV8rHAvBPNZZmnPXNvtkA/vf6nHdMTguabYuL27RyLKfTElQ6iYn/MQphRgbZBY",
-	"bxxcsRhyrdVevdXuZaqVIV0KvK7Wx4cDbhV4GgSEICYUq2UcwhrjxiLRfS1DvKwynpBxAwdV6fOIQQIT",
-	"9F9/wDGdqZInExpPFOTKNxI7a7VcpJCX+urnszevD/U3++2U31vjZKRfdlyV8QOiRczlqXAbcDBh/FFE",
-	"SwsPwXZVDqhMBeZNBIut+at9H1GxbkvdpdVq6mlMhCChdAoOsexZzXLbtcB6aDyRkxrTZK72P1V0Wun2",
-	"wZ0ipxJp1qKx4O3AP8zWTdcOS5oOyEKRqp77lP0q7sj+5wJteDdliCN8SMqmdNz3pyhfxVD+nNbP5xfv",
-	"RPf369ZXMEbuN/2ri8+WsxqHeZIdbX/QR4J77Ntz+EoVr55uBlxxuhluxelmVJmnmzNlFtpYhpJmycYq",
-	"a2IVuaA7n83RukUDLGR5pKp5phj+1jLFVg6pQU6XDKw4ETOprS8Rh2XA5ebD/i1IBsUJJJm1LRVwHda/",
-	"FkT3nwiuWsiFomLGiw4tRcC4PxMBBzOVDzgWdiG1pm25VRcp+2uPfvBajdrsmrt0XdPVpHaCavdZ2AlS",
-	"e6ZbJdvrpAcA6EeKXru2gcd9DHtyQW1mdFB3eXMvCEqdZKeq4kRtVj15X0DY4SBL/Lz7VVw+nOQ8cZTn",
-	"2q3rulUzf3qczXaUUPM5TbOpobAxv4kRj+9Pjk9en58e/bJjE6wXxerSEuYZi6aUQ7mMqdqIU8TRopCc",
-	"MiHhx9UXc3rNAnJ2/HLAXXnrt/qmR3DPl+wmlm7Nb+piV6UcXccKEJrzJo+9vO+SHEsbd5OYhaNsL57V",
-	"2GsTkW1XjtmCFzLwQ4qlttLGZncUcNL6XiHjKOGC1/ElaXwZ55R06eZnBWkYqEasuJZSwBtBuVoUKkhf",
-	"/HmtPDDphuHFnP2xLo1/epzp3caWdth+NGKwjZif0han7/zVcuR/boHaLD3HkJSETFG/8rbXOfn16T9+",
-	"fvX7sz/OX304Pf11/53xAC4KU20ZFyDbQ39KZsGMhQHASJomFOolwRXLsICtnb4Ng5TmFVcFKdWZtuTT",
-	"ozpLI5i5Yrt0tDLllc9TBKR69HLn7GXNJoKypD1x8fLl46yDWKmaGPCqq3y3GhZNob2sXxUiXH1dlr+U",
-	"28GQWDowKXRTGDpQSwO+1OwADd9o4cKuY8TNIOwBAbqH8E6xKaJN+0XUzotEyOIGgZwk0JIPeG6BaDW7",
-	"HiTwHfUq2aDTgB+lDI66OaJtryQO64opkd4gZ5a+TfmDCONedAM849Wjk7N6e3ev/vzZqxq0hEd2u561",
-	"EqTq1uv4Z/1SLtWh0eoQ3Xwr4mQcsbN3v+BEcEEWLsjsOeBJ0tyKqncG6OuV0DcKd9dSp3vuZtp9s077",
-	"RTNAzveXjGNmugsgOJmWNGjTZznGCTz6NzPmEJop8RVy+dq7u5mAs7DYrjTBsNxNmV1EqjoCGic0ktsc",
-	"gqb08uzy9Xx6AqwWrmPRnv4l1jHTotjoV7eAvAS852/SAFoTqV22jw4XDkVm8fSZKg60LsvdewVcrRqm",
-	"zysthE3sgQ3NAZqw1Ch40DBt5m2/mG2lg7vn5x+PXrwdTn4T0fhA/OtT7/jq4NWHm3/9wd+8PJ7NPv3r",
-	"RdJ8+bH7273tsfvN/+o4rd2qCKoCq/JTRYMaHHJXXFyDKT5h1AcL/3PlGfUmrP4M82Y5CKrYJuZyUQdt",
-	"52J0DE5VtgWzUVnlJ99+c2HhzUzLDaPI301YOM/gXB0Czo1x7HxOTbGV0eBjHfktMHVtuxZ/m2fXHpJs",
-	"Owgin0CmTbOIqnZUnTgW3EnjvTrSa1uTuZ00ufYRdgKlysgKfkCX2Y8T9dhEZ+ubghyisJg5zCkiItXU",
-	"jtAKfunnwCS9aei2QBGXCeHm90o9OrgmXstXiQcnP7x5NhHXhQddOzuLyso+//IGuV7tgLshjZOLeYzW",
-	"gGlJRxy7ecwMrJiUDQlp7daxgJtcB9wX1/Lr60ngTfSB1q361AiMqnQwU6Mc/GDok4ZNzOdhSAJ54JVv",
-	"6Qf+o7D4LoRF/q6qbC9Q+CVN2cwxWLpTZ+FOX86IlZN8FxP2UeQips46gbs2NZYJgJHq0cuFEHzBvszJ",
-	"i6Vm0crE2PpA/FqqPdVcDd2xwZUqKQu4+gsKI3dUJCETmhmtsSYHHNQJEnzlm5MG6FRwhuIL3xOgHfUQ",
-	"4J65VuchWpya7JxesljRvmlIWTBGlZIxoPflDVLTkn4NdQixmDI0dzVx19fTPfcIy6EqxVR92ojO5bLb",
-	"bfCHEDDLK0ZMaUjxYhUdWhO4azwqzVRpbhwuy9OpRUfrC0TCSDUSiTwbNVvB6SO7mdbC17hj6OvbtxfW",
-	"TNXDWQPL87qm9FAD3yzaBY/xo4eyOo7kHoDOAJ9R9e8U5mS4zgW0I0Sv/n60Mx3ROuLLxDvDgAOia67+",
-	"fxpwf6H0hLPr8MZguiwjBjlkFokrBoAzyTXU/MfMm4OGRoy7NAZkaWsp0mezvMzpU8TPO4a7u7UGecM9",
-	"hrA/jrI2EJQP8NmiK7aEfaM5Zq6mI+pmlfgyMlGVaqw2OTOqbK1WnIpD/OvhTVqxQ6pQcytVzRdrD6AI",
-	"N6X1eCZzpr9Teb9UP6eau9Xca7kaDCiI8TeIrWetH+pvlUmbx0YPfqlSxnSGVTGhpZ9L5LdKljpaN51Q",
-	"AAvR4FKY8g6A4S2gIUFEJnUP02HQ3HXtbQmtLDhlsMO2p9Zzjsd9NHoWvwfQpC4gYlPpV7oH7WbnoOLk",
-	"/ggLdiv9Sm+/1W52IIVjIVYh40V/XRV9fzqiOzQMPFafTcTGObQN9J2csVcjijO2kRFREJ9MVxpX+LvX",
-	"hs2SRfbNg+9Becr1JjdiHuVoq41UJWK5FirLD/B1bAHPxSlOVg60Xk42ZUHXHZJEQLxUXoU8rKA3LeA+",
-	"fJx6MLC8K3VWpOYMeB7qxBSlrmo8UFXuIxVnpoZAhXEtmFv5J3TKQ+2ZVOLqN6rIHKqsEcHKgOUdGohK",
-	"0DbS61FvBIzQayEuqwp1chOVrHKv1LBDI/ClMkTUlB0uF8vSRK3fgKvqGjM3GV/NUcWWbo58dAFGHGy0",
-	"G7KnCIcA+ltpMUUtJG2FAf9ujAUFtps1CHBeq7DOytuHT2yOjHQKYKJrh+au6HHL5xShXwYxUZCXxDbp",
-	"vqwZso1am5K2SLa2pqiwBgM1xk7J1ADf1WYBQLXt2is5Im7L9kqlX+k0d1ut/W/eBkFd8UBWSA4C6qNN",
-	"8m3ZJLj+hN7FJBHzZCg+bYAx45AnT0YQLbhioZhNIQ7PfZIwAHx+8qRBfpswLkXI2SvAZIdyWKiBnSaz",
-	"+kTEiQsAe2evzsg1G06EuBxw/D6uqw/q8yjEumVP8FEwnkcK85UShSSL7joGAcQoF6IWkGZ3FNAs1s1e",
-	"splpODM8xQGPE0ZBTQ0ZtHADToRbl8ZaHWfIdYjudZB6Wbh9KalTXG4d2g7iAU+HXHPyCnRND84UEN2f",
-	"PMG3QPx/qUsEJ7N5NBMxe/JEl2ijRA0DSCKoOWgM+CssH0Wwf4MPATOvtIOaUZW8prMZoxGZsIg1iLmY",
-	"RozA1LS7ZCLmEfYCpU1LU/3DMlwLjW8MQ9RCBZXjjygfsx8Nn/PViL7Bk1wGnXN5SRXO5YP17qzFXjxS",
-	"VfkwlKm0bs0ATZNRq9nMpjZbpaEZDRjj7losxnv3EemBI2MNmCKVP6THaIRphjRKh8nazW6vtdcgp4na",
-	"btCzsUsUHGGDHAvYPfFEntYAijCVHJAzO43l32i34K02AylQz8z96W72pwp1rzVqej3W9vdpl+2NDmjH",
-	"aw2bfo/tj/bo7hCsMS+YIThD5a+9vXqr02uq/8nFmQ//m3nJ+sl5yIao9NwU5Cf0Yj5i3S0YHe+lxlRm",
-	"vjEEUFem+hgU21obBKCOdj6rRb7dUWZMPQ2XFNon71kyj3hs96DkZRHQhFUe1A1T3shyCdqHmEXGjl7V",
-	"2Z/X9pJtEsGumu+ms38rXa/bd0Rp6nkCU6wOSG1WA5ZZ1vszneEGu0jjYEBi+OVdxA0FnfYOVydk1QQ/",
-	"FmdhcVaxVNm0VCvbUL0N7u/U0LojiEE54bvzMaqjYbGBkxgLjNNBuVYsNTlkVBMyn4EUXUrWQvz07JqO",
-	"xywiH077CGg+4ApZzx7y8hBj1yGDynl0I6WSmCeDCng4qpJXzvm79yZCjDVaOrZNaEwoH/BgSsdSgpHY",
-	"oxyKvLhK2iYq8JWbf666bz8sDG8xIa57cz2gE1euXEynjLgimcmZ6O/suFhxFhP3Y4SZsBkfG7xvtONM",
-	"765KWyfL6SKpdqSXe5Pb1duXknhdIyh21QKV2pCFgo9jOStcQJyOhYrQ+/tQapb+MiR5d0CrWbhwVTK2",
-	"vFIyEvld9Ayt3DVqCXbozoyPQd0sY90PA07BC1pqyFqU80fk7evnBHe82mEL5wNf8S/x8hb98P70UTmk",
-	"bJjWvEFWUKf3J0FoOO909Ftanj+I1sgRwWVawTKxo7WGek5O0zbOs/gAOYxY9w9EYXuQouQMIotLq28V",
-	"kEzncTLgQ2a93pYjWOZRIlpiNMsm3kzma0kzKJZNM/8DTr7RnFhRtGxFyc4XqcvZJDNluxslD7iRufI1",
-	"D2FXkeymykJfjTrsgLa89rDrd9nuqEf3hgde02+x9qhDu8O10bnyx38pWndmz012/NlBlveC5BIbLyiX",
-	"jSbjYG0kvTbMei33BX6/qa6v1UZYtkTGWYeXtnyPuCie49iqcgXnQeSzCGo6BnyhqCMlP8gqHzmcTBAh",
-	"foR93Gb6Iju3DxChQcn7NdL493lqRiamT10r+TeOgePEr8IEU9P4Q3MT5IiaNZwt61G+8kr1qGYrB3wq",
-	"Q2Wqi4+Xq9YzVm+6GhBMyHgX/WzIokRsQsqgJWgswdMyNsoHXNeAmI45RQpatVq640TMYg3Tm0Ujg0uS",
-	"ecSBOz28MdR68o2LzfgU5kuL5kVULzmNfSBw3Gt3eg7RUGT1lmMqwxzSaZKYxAmbOeR//68W/Av6G2Yp",
-	"YT24cHOA/0Fo62+8Qt902C1LupQlVPoKBv1qRV+d/B1egaSkIiKh4GPAM6Oc7HXX99N9d0X6S8Vq6qY2",
-	"tFeWDnrbpfbZfMQdy9byUxG6m/eLJBYW3uYhIaTy33ZIY9ZpX6C1fxEz+bjKq1/fHL/++cXe6dt3Zyfn",
-	"xz/vHZ/8/urk/F376W/Hf39zciIXBQNbF/MoqPQraZgrEclsR4e0+9Sbsv+CmfwbSp6f1t16MG8223tB",
-	"HM9Z9JO+D35Iw7GIgmQy/ensxVELP0Mp9dMe/jVjUSD8nzrNilOxAsHSavj16Zv3182Xz8fi6Ojo6PXZ",
-	"h8nJh7H854n8v6fPjuB/e6NZ8qv8x7PL8OTdr++7/Plr+NXR+Ojp2cu/Xnrv4Oc/v/+wexJd/jwej3/6",
-	"aVsVjvfbOGXyUhkO8GpG99W+RV/th6ozNEhSG9YZnp08+/D+9PyPt29+OX32xw7aUvHOZ8OLcbsDgag6",
-	"UiKWSvbjtWlZN1y5nNA/hp/9In/zFn4CsNgTxjXPPTYCQLdt7KpmvQE3pC5QTh+TapbQ3lFtq3X9OyeP",
-	"Eh1YAkCYOYCBXiMTOpsxrlgKBtzF034h/75IhzOP5FBU2Y9jpWfky3qXqhDS1XSl/hx1i7kkxzG9MTl2",
-	"i6L6e/E+NwjruWZL5VgMNj7pJomapT10b/8U1zrd7dQDks8L2DFBcnOBG6PSbzoVbx4nYgqsoBcjEeE+",
-	"QZ7cxR1Q6bd2ncryvq70d51K8V7Dy2IWx4HgcIWYJ5X+XtOpxBNxfRExj/FEXYTspCMaxmwjaW9N3zpJ",
-	"b5/ox1RTmmrCeamqVa+pGbp7QgkPQ16gGUkBspHcMmy8y8mmlPpow4DtWgQZ6CyKkWDr0HQahWwEBQDk",
-	"krEZIkxf0XC+0B+HIAV5umHAj5QEhNLpiQiZ3ong0XJ2jTeMiTzj0von+hwROMRSPEdiSri4JgJGBqJX",
-	"SW7lXwx4nNAbI8+Bn1qtsXeJhRPS0IlZQhj34y0kssTIFo6rZP+AP4Sjaos897DIFaVqtbBUGwBV5Iqr",
-	"UrCRiIaB7zNuk/tx4uaKyEVKOjpVGwfqLFQuDJ72vdDS3VnVbRH3JV8X3tF7La0GD1bowaN5MhFR8C95",
-	"jBSqfSNXN3aaX0Y3gqt7Z9X4cCg0j7N9H0MEy9HQGIeT8AhT89BdbTDNm1g+G/qc2lG7k9tpvLzVnudb",
-	"9bPU+ZQbS28peWAZlNcBNpzld2ZMNFUSEPfJ6dGrlLjXdHshsNzR21PsNnuW+dWjN/gQ3mB2Xe/tEOrV",
-	"ssSz6li6sEpOLwIfa2bDC2kAxeAf6t+ZW4QKmrHTNo1O6Zd0zPCqxS/0VT2ngjHACzHS8tbspQs/iBWV",
-	"MtzFXC2Hc+GJ6TDgSv63rW+5AODSSNpgFyK6CPgVixLtBpifKX03RfL6ylF6xsBDkbMJoAkavzG5FnoP",
-	"j4QcVcDHfTKfzRRZdcgS5O5I+avNRzo3JM9LPGNeQG0i6UbFGlaeU441zTREBQlBIv0614xeXlgTY77a",
-	"SEtl99c6RbUgjB6d5tRpXpiaR2/5ft7ykj5b5TC/Ztckmoe2r5wqL+nbZhxlSN4BK7n5DY2YlNoDHrG6",
-	"AjZxCPvksVmiuwukQ+4WnVWXIHAOKkhVBZ7+Om15dElVOe8DDoOCnm5YYoXxYvaR8strP4BPvqB13FU0",
-	"8LgxpEdut1E/+tgP5mPnWBh3dLPvalx0iuyHvVUGRKtd2oLYXWlBdDa3IHJd2S+uqx/Ohb/PSm5uJn6z",
-	"y7yxoTiJGPsqpuLBN28rPsY1vmJcY51xer+Axg6TqpcmSnT8AFZubq3lcvdpgzzDtD0lHuV+APNt5tqi",
-	"VoWmSFX8WRjZodwfcB0JefIEbMknT8CwJUFChhGjl1A6KbjHANBH2glC46woHm+0GnUrUfoQX7AYLtIc",
-	"qJAaGoZMPUDBEisTy1EX67V0jJXFpCmIdYxQ0Xj09pSM6DQIb8i1mIe+siSNYWvFmqDXJTkks3CuKMrx",
-	"xVU7KI0BKalBXivaLfl7YENNn65uDigmTZItzENqnexCqCKF88wXQazRC+UzM7OU1gHiy0jngYvr/kLt",
-	"rCIzx7WNCR1w+Qb1mEUI6oycDVU3T9+5OhxXc5axD6BHOGu+/yVG3MoBr7JPbDpT3kz+vR0SBpd4muAi",
-	"uTwxuhCvBZnQWE+sLzjrEzeWCpDGF8r7cGGi3Ukg5/3GJZwxX9FoACutmSd5J6Z2Ba6J2nDTAYeGaJy+",
-	"kCXSVYP2YM3shyYxUCiN50wukWmgUC4QnJtZxK4CMbeOiZgncQCwjGzAVYhW1djk7ngcAqw0jAz29I3N",
-	"Kh5w4kpTQMsv1cn3Hg9ETKoKwAsaOdKrNfRln7hopbgOcRcNDle1kUHBq6MaQMDeiOR0xEDQ6ioTIr5I",
-	"f2p9CMVumU8QYsz+xNw/1zCTP9UbBfeHK20B+d/FpXfSdV/fuU2XPcgpvSF6IsHDlycEKEr0itTyiP0N",
-	"RimehRvNJAKB6C2xg+iTrzh79Z8NPbAih/QrQnRW4RAsTnLNzPAybopDiuqU7+5xHq6izc2w5kqHfRvE",
-	"uXne6ol65237q2Yj2C5PpV+h8n9h4LHWA5Yz69dQLxcI/pAOHTNPgbptW+ZJK3BBFlScihIFlT83mgGn",
-	"Ap6JqttyKleBCOGpaAx6AZ1eKAtj0UvIeFStNkkE6bQt/0eBjsHry/uANXl0dNY4P3l99Pq88fa3Y2hi",
-	"lqYgfNtqAar7JbuJE8GZ/uTWqawawZDlPRz6FBq6wxYM51a74lQ6bTlB0oCS9iF6rLfO0osC7lha6ink",
-	"qnwKkhustLx2IMVtvMgOEaNNfcZlf7HkfHXvOV9LPvB2Rp+d64eYnnTdlkIFOSv41iwe5YpfAl67r/W2",
-	"Q6ZiGIRMtSo7BDS1tGJGwScHIpbS3Hgb8D+km1FucTr3XBx7pFqFy5FkZteaiEVjJG8mXptW7LQ2KmIz",
-	"RgHu1Dw/noD1JUfAgI6edEq+9N4WXloNiFpjnIqIYZ9Rh0CJiBwuJZG4zu61TiUzIcsmFTY9ftkI2WOA",
-	"rESAjJwm62W4+RG0dLDMsbBh9eDveMZC4NSh3uU1jfxY+qb2nqI3Gud2xfYyj/SD0YhFKYB/KKdk16qg",
-	"+HZCfLZVsjrMl1oWxkk3bj3S7TzG+R42zqfN4/wolB16WhMGdCqf6jrIVU9dD+jwC8V1JRMm/HB28l53",
-	"0yCsS1xY2JSCLCzhwGjPXYys5GkBogK5nkAMA9qDq/oPxB5jyYArImUNukA2xFzAgj31Lo+wC9uGXchM",
-	"77Y6W8zO++fnisIT0gJxM7fF5myZsmQiJW7lajqiYAOZWyu/Jr13a2/Y3mv2WqNux+96e+2e1x0Oez1v",
-	"1Gmzg9HBsPDe8TTeED7BnsBVCApFZ+zHxlQofOs1yApLMg0CTxtAUPYVzP5a8eVoPoB4QmdgBRkoYDcj",
-	"t8CfQPq/VGY9iqPtiqP7iyC1Uf6pmVYvpgiKrje1U6ERowopvZhvtXne7K3hWz22Flh+afJapTJj4IlW",
-	"+hUxi/9LDb/hian8Jisxy2G+OJUgvlBDwBGpy4E3HuVyDqdsq7/b6zc71juGAb+EmefsU1Lp83kYOhUd",
-	"9td/xyyUYmGSJLO4v7MT0GnDeoeck7uzHrQmpSGX+0oa3RN0L+vy39f+heaxVdIeP4qUv1U5SyIBLjzm",
-	"scst6KdUZZi/VOYRNEyJLdRs9vbuRdv7lHqXDHEmWChPhUNm9AacN5IwOr371oJoaYnNVQZIcnFzqUVY",
-	"2l24Px5oE5WhTbLRL6xNJJep3uoctNqd7u7efm9hTykPOrulXjE/mE+Lt1Tu4lpbah74P8E4HDH/acbE",
-	"LGSO7/2kXlL+E9cks+9Cn842NEHAjltheqzCQ/uhrY9VL34HMCfMtfFcJygHtglMiG+gUNRNN7qbsqnI",
-	"HV8zPSgpk5EpC4UMFFQM99NMI+Bij1kS56TBBjxtZLWrCxTHt4KuKqyzSLth0iFsJdM4i6RUTW4K204Z",
-	"n08B9ggOPmIltVrNpkvc9Gi6O+6ntAxBGYFBIl8kSjiLDuGalksCDkEisBfxw3b6IatL2Wwe0XGXO4ny",
-	"S2qjechqeLtuejuQbvjpnktcrZbcHReT1PI5hWM9cDEAntBLxuGjVtNVI7Q/bLn4HPuzDtzanp6/WtNj",
-	"/XDXxY3zcS4SuWWoN2E+frWfvod14vC7nkuuGb00s/MfXj/cbRvEqlbbzRZ8AGMZTeYRguK471kS3dSP",
-	"RomUPrDTNsGlkkLrPtlbudiqvbSk5fQNWUOLtkOafD6b8yiIWf0lS5KQ1btty7RYZ1VsxyLYHFtJLuVD",
-	"4nFtvtT/oUZywba6WOTc2q83d+vtVt5slN5r9ixU0r+1U/O1d+PqrAWS/aQQX/9pSYpuuyRgWPvgDob1",
-	"bslX3cVX3SJgWEofDLlHL4GS0pJBv5ScZhXFwHIEkEwDaTZCrdnxyS8n5ydk56qzeE+3r7C+UxIxR1kG",
-	"OniI2l7XxWFBqCr3tenZpX21GO50clkOUvWN5TxwG4MgNuApa/mWoF+WuMryfIi0yrlks1mr1dx3M/hk",
-	"aUAXh/VdWm1ZejK7mi6vlG4TUgBjW5UBozey8BGK/n5Q9Lh8ZZHnFxkFUWzJs22LrnzqwAdjDJzSG+k6",
-	"+aaAF8hgvlvCwLxTt6KidVuHUC/TVlIMj4bvXaLDmVfv9Ju7/Vbbzj3I30ujFpB5y13y9SLNU+EHoxsY",
-	"b+7CdhYWdrPI9CZb5v7ZkdwBf3lXoayT8AhxYfNTblwx9H2Qjn0RXAult8kRV/D3+PwB90JGo5i4prfH",
-	"GoWLjXhpvPWvKt5KZjSITMVdUXhU/ujbMezPAp8RNhoxL5FmBHGVEugTECXuCm9IUVUtwHDkXjHg1iXK",
-	"b4oTGiWxCkwrlygMRkwKJ1LNBeqobaf3SA7CfcwHZMfac2EdzQDYxzkN42wPoL57idyBeqeC9EGZ3EGJ",
-	"BIF8yHedI9jM0P0G0gSp2Nx+mmAWiXFEp1OaBN4dcwUhTUYimmrbOGPsNq4XzF3bImtcZ8Osvf293W6n",
-	"3drQgDGz85B9Y19q9u7jWSxN9h19C2PgP3y5CG6BEtH5TnF03mybXKv8K1jU1oYsEXz/T4cD+cEi8Aps",
-	"pCAEti7evoMYu5838RbWE5d+Wx6EScYr24X6fsTiWFqoOyLKtg8W+Q+nHEm4pWcA9bypGzLgOX7IobQW",
-	"bG+DKGcjSMqxs6uoIE50CIarSPsq1pYUD/i2oeRW2dM5lvSyAbxoyGbmfXVtSnaJ4LsfhaasgLNYAQLL",
-	"V1JMbTaiwPaQ6Bb29jbsvVXBR1zIvIjYHTWeNfaNrLGCjEwmAQBZalXY9thK90Ugs4BTWJ7GeyWRs91x",
-	"pVC/VYSlsEsuNxlk9wU9WGLoW+wTuU9m6H7ec5HrbPvV1xMR57QlyePMdc/iHXJK9mpvt4sOvnugHrq7",
-	"9rmVZE5YOimPYXs7bJ8jUu6OT/0tRurPWBIb+CMjzsBsHQdX0i2JmSe4T0bUSwRU1cCEIJbA9STwJnkm",
-	"95JkfSqSiU4F0IgRPfIG+Q1okOVmd4k6RA7JkvnpX8dE8TIDiJ5BA0B+SVXFM+BpGU+DnAsSXweJN7F3",
-	"uhiNSMy4vxxGh0ICym8IHsJDBewn/51i6iFQIE8GvOpyyCgE3AvnPvO/BRVyR9YntVSOmRNE/MqRTCuI",
-	"iuUlKovDGuOGwr/D8q5BRW7RQcWVO8coBbylIjiGuZRLAA8wayOvc2tm9M19tU/kbW3aabVD5WENqcdI",
-	"lQsV1QYyxngau45UqspDGYkIn6OSR1xkN5LNBw43gC16SJZj/UFS+4p4Z9RLYgIYEg+ivu9V9LFFR2dJ",
-	"e9+P0apQcW9LFy+P+gswR32/5ogSrWuskkf/7cFsHpZsYPKgA7dD58lEwxyXgDBRv8xGSVAMeZSTISOx",
-	"J2ag9frLkLG6iY8rjFsvEnHMYo2CGSviJssWkZdL6YxNc5R4YcB4IkXecB6EidL2JGJjjcEzDsWQhsQq",
-	"7oWPuTBYm4HfIEf8BpmDrdI/+SwSJIb7ItN6B6gr3WanlifeXiqQLjlPR/Nkcqzm874iwazLkkVakOg5",
-	"oL3hvrfn77LuqNvstNq0NWx7HWgF36P7w40SPQb9eu1drQSPN2UVaalup2Asuz3LSy69INZirJNed27Y",
-	"1c/aRAal15QXFfqaTeWFvm5NE+/yyYYTjblPS3ro2y2IEDhG8arWgfeqWsUyXDhxf6+fzYf/zbykfi4/",
-	"c0k1SOA05sCiKxjYBvltIsyJRTET400GHH5iIVTnoO7SJGvDH+Y02UoJo5DjUCZJSw4P6oAnFKpuoJbH",
-	"9CgITpJJEJOAxwnVTQvIQU7aBMw7rNNBC0v/DDwAZf/bpr80kZcnhw6l13IIZqpaJCW/0BdwTGRfRNpC",
-	"PVzMRdglFSwwXqOawjTqnZ23IEnn68mTbrP75IkZ64E74OryrA3s6EHAKiArr2UUFwpS3Cvw0pU1vvm5",
-	"2U6JULfOOuivTk+PL8d//PxS/ON0cuW9PnrnPROnp8fjfz17dtTpPTt6d/Lp+Pzol6fjcDy5HD/9x7tX",
-	"J0fjk+vx7++ePzv7+PzsdNg5fnfy4og+5U+f/7p/yt9f0fav89P/nu1r537CqA+ZPyUGFxZuUze/XKA8",
-	"O+PgBeDElja0UjHU/JLirpTdlV7T/coiEjejBm/PFYUlSkFzDatf5VmlyXqpiJV8GCuXJxHcsCoFRoQg",
-	"jues5hDmTYTGgde3QlqA5fvpdye4c1HGZTcUQJp/lF50Rg67v9elVlU3agx4oTAmq2XxBgWY8i02ltqu",
-	"RxMaijGkC02tqqEc+ziXwtijURRIC9TlQv/+7iI5jRzspFGBHSt0YMvsATdCezli4GSkN7mb8B7wktKb",
-	"rBfeJYS23sybi+0rdeX3Lbidz3jaT6az5OZXGs6ZvmYhmjwis4jJXUOqJloJMTdHmgiqZqHmFOxgFYbU",
-	"Jzg7Z/J5+t1gh6evZjZ4ZTPts6HPgkISAObxaYhO6M9EwBVWIUJtDffo7qjLOn7b67aGTXow6rF9f8/b",
-	"HXZpZ9SGt0hYNKIeVN3NhyHU26GrV+lXnpg/MCoi/55HYbE/AX4J/LTD2n7Law4PaG/U3Wd7/q7XHXZo",
-	"e9RiTf/A66WTFkCBnpokxDNObuBGCt6m/7m055VxkeSiZQvfsEOkk9d4AhLeX/hlbosKhnpAOxlYBbmk",
-	"ImTW3DfT0Uihe4FQYLcK7j71PO/xdmUDVaWa9tFn28z1g/O7NmS1aEKBJJJHCgUDHIFFmZBrjGkR5uuA",
-	"sdTGzP+iEq28qLp9tBC3aSFqzXdfG1Fuurw6OqDZWm0h9oETqgoZEP+mRgKp882OdozSN59rJT/gy1qe",
-	"VMdiNmGRF4q5L20+9O4b+j1daJNVcFbdZpfQmAwqXCT4tEFFGmdD6i+45Sr1n6bCWqt8ebKJK6+De2ut",
-	"whcnR8dGd8Zg/90QNWuHFscXVhQzzHQmExEzaK1xn5+cu6uMIFiszS0ggCz/0fzWZkm/VQndR5m0TZkE",
-	"G/G+Aikfqu9UmiMpm1lK9eeQ4U3aDlN1/zkwCn1Q+dOtZb+XPq3grA59aPJTT/hswBcucwaVRCQzeb1j",
-	"Sg5SN66oaCyIVbYXs6XDGxKxeuyJmfSQpWtkiLDxJeCp6JfJkUKGQHBmJwagnjjr/kLSW/4touBfWJms",
-	"PGoCgcJJEJNIzJF2LxhzAeUSr7AaATPPIF+iYDplPhmykYjkMxNvolGPzy3gD3kFgrsDrju+lwskaMhd",
-	"h0LQJVX386AiBfEtDvHzAE64/FvlWCBNowKtA45OrENcPg9DdcmtS6pzjumcmkOoyd5Y0y6ueU0z1gk4",
-	"1NXhDcHwIzbiqc/jAVc042QqfCSWuGGJQ2JhXYyDyuqH82yeO5lHHMnrACbmyZMlTfjkyWJ041CVmPg3",
-	"qsFtCBn/ciGCAVcxAmKFCEjV+GxYMHJkyt4U+QeSIGYwGqs2QqRWZlr5Gpo4EidBGGrwR2VMDufJgC/m",
-	"o/pEhcpBDasnaugKfT9nGdECtsrzk/MdqQt3FGaP0vADLg83nBE160CdibQyEAYTIe5uRS6JcRJS1WKF",
-	"MI59Tg5xQZM24P8voD+y1l9X4KKLHSgnAhb10P75ftslLp0j56D2xoDlD90e2Ll0wImV/lNdAmIElgGk",
-	"75mvC4JUBCb7kI5rWpyVr72aFG/O4/lsJiLrvlXV4CPPdcDH0peXQiztYLW6eKs6USA/l5KJEPfNjPE4",
-	"od4lCpv3zGPBLFGyjKpzYsqOFC0Tpmoykai9dlq8qQqW5P0Xiezw/fSQsndoufLGYs4TEgqgDR3e2Jjz",
-	"0D5rXdKCS7Q4TyX2cJ6kWQp8IFbvRGwW0pu0jCyexu6OKunJQXqiyPWqUiB4MqVcLpgy+QQlkTmd6vCo",
-	"Lp3C5Vosz+m1FZqmH8SQYyVVQ5lqGrfMgc1E6HotdWkYTAO0QIkneCxCYPXHJcLnZZtIMRKUbReFOpup",
-	"lDQ4DUAgBXVr8rZp1RlPCXUmYo4973+nQWhzlspNZhbFQ48CVzUR1zTys+y8mmAUy9N+WViExpMn5Ghl",
-	"nW8Q6zpAZfPb4syQ8JrRDTgNpUCT84Jau6+q+4pMAbwHHKoG1GTqd3PlDtF91PCy6gwvFYbJ9VC1YdX3",
-	"f39G9tqd3iHS+sJ10mvwPDZDaeuxGm5Q7OnuL274QWVxlkzFo3wQOm/JzOy4CmwC2OxkR1ewWWJUSjkS",
-	"4SaOa/3MdNVB4CthZqtLe0Ap07E5AEVnBIlsiRvpv6tKngJRrgoD3zjyB3iYEThGC12QWP8sWKk/3Zre",
-	"oFLQK9JcslcHPisz04ub+i/xQsMRyops91iDvEeqM4yH4nSYzVX4tmo2NHwEDAGpkOFNUFCbswLmjiWu",
-	"tebAFDVyraHzrA0IaAzTL4bZWGki75JpwOcJ7oeqW69PR7Quf1ZPklCK9msRXcYp4F08j66CKxaTXa1/",
-	"pKw7JFSaUMCdhfJA2lUwfTPDo8x9WHUxj2D4fFHY5MgatDXBCEC/Ggik/aXiYXSYU4VbfELBIJ2OKGwW",
-	"fkGT1X6zQa8scJ6//9C6k+cMqzOXVkKv27ZQpUkYjcKARXDoq0viV3oFIFmkIY+ipdYgZ1KiBvYJwa2u",
-	"djSKcrPvFc4g/Bs2xLWqmc7OyuRV5+q39rAzbH38rSl2/7g6+Dl5+XFv2PPav7f+1aTvumw/Okha885p",
-	"UdAh/4XXZynuUD0a22S3R9w/F8kMaqGM2/zWVph2GbGeGAfPGLo5VUWhblWsSb0F9cTIBzuHpIg8AhhM",
-	"VxmE/ufcUL1TAS0hffMUFTlt6ysbVLcQlc+j5nzY9UU0mDeb7b1O/YWIIB7uwEm9690V4kH3oN3sHOjw",
-	"vJixu+QObjEerQeN9Vpn+m7LS5OuAGCjyIVSrilykao/cDx3WISCyU9fayHVUQxnXTj5+dOVue+tqjGG",
-	"w3AGMvgsYQu7FT8nccJmuvEhYzmQKphRZeRKIsQmW1Zv0y1sonaz22vt4RtjFfXy2r/H4A1DlzkTucla",
-	"DYZ1ovyLSHUDb6KSO/AKDxp93cZx0aGZTc9I4EOfxMOdjpJvcc9zw+dheHt7t4rQh0Jrj9OJAPHlS3/h",
-	"1Yiu0DDnb87fZiWWoxCcjUFhVugxs/6tZdYdIwZtO3ftrYqz8QnTuXjnO07VW9LptXimN2vuGZCerEP0",
-	"rx3i/s3Y0j9B01juAfgapRNbn/GW32adUZfuDve87r7fYwejpn1letlQDNcgJrXr7ebyO93ePkjdhOnr",
-	"ZKq70oTnlaO/XCSnqgzvUFfB2TXeP/VfaLyUheEkpAlEQsMw/k+uuUD1BpbdfVKdrU2u2QDSyVyzAa7T",
-	"Qnp0d5P32RThKTelqspSUQakMgyyoCsTrLpBQufA1vOqmmQL9NKZ5Fkfw5LKTNAk0LOYzX1R18mzGYt0",
-	"HxT6QbFAx51a7umAqw6qovapIY0DL9M9VcUOcezEcp+fnBP7nf4mn/WTtNM6Ht4G/s1caZeHjEZ8wAEC",
-	"U41Smp8QktJ+sjrOb/H7+qnv1jASpvMBkN5EJFgMdZKJCP2YsE/US8IbnAq8uo/lzgsToytFwBLO55Vz",
-	"VPTDDXyXVDttMmGfFON+TQo2n0XBFfMH3GcJi7A6OZD3uEkDN2p1dFgRnvZ//sf/xJIWINjXHSCZFhEK",
-	"TXApTKu8BAJ4akQzGjGeaNij9EFpNFrPkIj0eiJm6ARqwzGdppa4HgaXamjVVn2vO+AhSxIWxY56W4e4",
-	"ddch7gXGjhpuDWc+DGK4GcTPclrks910IlKZjrrc1HEw5jSZR+yenXVv9TEqUVhj0tH43jV1JKCl3fV4",
-	"nYsomdS7blZXpF8UBfrkf2whP6WfflHg3+3dXWf75bRb6qPLHlfrPW/l3bR4ymsztMEpS1g6eV2Ju36L",
-	"dUb79GDY9rr+Hut47WGLNkcHrOfve3sZVt0U1L58n6J+gZ21D0q9zsxSmzNWynP9c2ObSu/cdeWouvBj",
-	"UYJVISvOWe0/pSvx7wFkifT7qzDGSiW7mrk87WBeRVbqkFEQJpqJPO0SScXNYr2iVY6IuifFB7dpCYVq",
-	"1KAL2udGoalonEIpZhvEtVkFXEJnM4AtlL7SgAcchbGZynViU/N9r5SZb3h4Y09NkDKuRiyeh4nGbQoZ",
-	"vWJ5c1fLitISoiJPwKbSZqNMCgxfZ5yrLsKNSDWUZvBdxIep4VtmBqtEVc5wtDTLGcxQiJBRXjiaLLMN",
-	"zKi8aXaWtC9dStesnQX3s5jd9j8nwVQaE9PZrc70iZkLalaMiBsCQkyYSIvBHSf4//AH+yj/n7OPrjFi",
-	"zK0IjQfc/eOPP/6ov3pVPz4+f/GiP5324/gfLqmOIgp5JxqqZKGpt601CGw/K7kEbj/uJeXI4l8DDtIP",
-	"d3M6Q2HSR7e9Xe+0zsG/7SvPPmfO8nxkewpnVFo78sL/vxom/w4T9u9x8u9xwv7NPv6bs4+1/mDgf+7e",
-	"1uV/2vo/5/iffuY/1cGgIf/VcvZua3/7x/9X+XaVP4rGW8ci7V9szQ4ZjRlhfBxwtkSzf0e1XwZ1Gpho",
-	"UMrjs3TgsjVs0u5Bp9feb+3R3WHX6/ht1ho1t8ZFcw+u840DMWWoYybBeFJZPtNP50Hok0gMRbKdVSkR",
-	"dtrqBK993m2ZOJcawzoq+Wng38U+08zupe0zpUO+8Yr1rw0rMVeWR47Rdi8W+EIjrLClWHXCLpC60MTc",
-	"0DbW1BTEOrO4yEEvlSMU+WJ3dJA0VDUcUEpCNdCERYwohx5VsE0OL7cuqRbWCdNElThCXUdtuR15mfDE",
-	"ybCFaKAFhAtzVpB8OIoOZcAX+VCuAhEihcUKYhQnl0TcWWYkH3BDSZ6t/t1JK3t3rPpbPVTsyinFCFKu",
-	"uGgb4MoPJ6Bz5WClXznlQVJ/S+O43u1tRJWxPAFfgqn6UYOV1mC3d9JVD0fw/LV6q+6QcPiavVU24/L6",
-	"qEQ5auVjxY9Mbe4uhEzC/qNYN2kUxyBymMrytMcaPmFS1RX/Wa1ZLIkH3BbFh4sAlFyQeO5NVur0FeL7",
-	"i9L6PnYXljkBRaS/GRNvJeK74ApNeZPdnAe3S6o0jIVKfUhDI9v9W9PW2TK+qVU6b29Xh9BY9Un70r4S",
-	"Cnj1UN4+A7ouXYGRNDPFlEHvUxizYqTfwv29dcbcR+/+K3v3D6fWHwXZdgVZPr/rZk3S65KRSoQFPqSW",
-	"Q3HNIo9Cd+on6QBG1JMX174mrrx8w2IGJ4Mqi75m6ujpkPsopGPHdiwhe2z5vGvzJgv0qmeK8yOFMk8E",
-	"IryjW4/f0tRpXsOe2sBGalVAoPsG5bdXjPsCgM3YpySiLhmGwrskQxYHPtMpo7nuI40LvPEd2/+2MBiB",
-	"J6mMB76DnvQOMoRa/rh0tOM19KQFPvUaR3rA8z3pbZtvKVPQ05sjKF98SCecVJ+d1pZ11hYcry/KObn2",
-	"/e6nwmGvl3rO0sQ9euFmM/iltDb+9MfV3t+Z854ha1TcCLVNnPgdu/+hIIydR31owzIgrsVCGesC0+Bi",
-	"g7fU9IDwFEE3OSBAMp/5azCPaodQn4WODw7GUXQn2n+x2DwMyZ5TyGdOjtTnT57oGrw2YEuBC6awlEBP",
-	"KuSqaM7xHYKYiMhnUV/jWkC4IZ4EM4e4IgrGAafhhem1VZWCCZYB17MqEaFDjA5TlW8aWABvZfGdMyqd",
-	"Tg08T4eacQTuBYN9D4p2pBzMDEV3FcovMSSOhZJ6Ypr6wZZu1iADoJyxpx1UfF/xM5IhS66ZejEVbp8G",
-	"PJjOp6SqNjnp1SAC1GlDw6904BLr99IUU33RI4C70FYkgFTEpDqfzdDIdFJ7M63xi2fMC2gYH+pcB2nX",
-	"Dg2lotwBYMdwnAtAjNCfRdLAiuWmkz8HiriA6zcu6NxeaNvGS1U9grq/ea2IedDLrKYefmy9num3ngrA",
-	"5aKZWYQdD2XolETiOp063YJvHqPnWy5ZHHCPpRAKmJJpqHVr9dy+3FeMXmI9CVY6RDdZPnQ02/ppsSfN",
-	"MrpbPx7wN3AU2TLCbDYhgsgoljGpUUks1JJWCuxdCDpbCiE8AxkCp2jAc44kqUJgMF6FGlFbAyACc3AW",
-	"+ExBqMf9IqvdArV2srJU0zUdZjNrQ+aJKYsHHHPsad++ZQS4eFepOeZyJ+lal5TGPYgTEd0ASB7q7nLW",
-	"7du0LWitS5hRCviq/lf0/+5tji/tlOIuvkxm63Xnun7GvIgl9XazvXeX1BYcVz332yAgNRvBIh89LLFF",
-	"f0zjrrm7yTW7j+0jKxD5INdv+FXtNsLN405gm3bBNt0B56meMUsLiQKrAPMJ9GpxzQhVXdTyl5jETEqv",
-	"hJEX5+dvz8jzILECPvPYBt+DXww4nUs7LVFiAgDeAH8PKy6lqWvD4Om3QuHXt4IwRIxGDPi5EdIs4CRI",
-	"4gFXAEpoUmLTgTl/joGzCKKUIwTNa618tfoxB1tzp4+DK8YJHUNfNB9wV/0y1XeHqU3JWRZq59mLRrPV",
-	"bDZ7WC65Ui8CFS7YHgOusZXIbxNpJdmCRAFsWa0uQYzYLUdvT583mh35sGXwFlLVZZeAZKJR/+XdauvJ",
-	"COV7NLvdZsc1eIPS+LUhb9R09eqdthWwdLT5l1qoHSkaP2sz0xihRHeZyLe/XvhMW6PWnW8RJmjIMhj3",
-	"iGxvGabWJ8YsHWCG5zqIGVpW8vV6ynE5n7BYmfwAm6NRvVSxd8yiq8BjDtin+jNQNzkmi9n/6bZK6SWB",
-	"mYETGo0Fbwc+mdB4Anu6pvK6eP7AMdMBEbnDVJgS71twrMDuVpTY5DyzVdyEfUp2ZiFgQLrxHHpwVhDy",
-	"vZBywzJb7mwGLJ6bSr9y5HnJ/wv3bkY+6PaM4n8e9erPQsFZ/SW7+X8qpdX+ezYTOYO/V0gunbXMa1XU",
-	"BK4sws4N+RTtC1wvNOvRP4CnEjkAa70sO2ID4AEtj1rZVuujFIJvFslNkMDDlTtgt1enQI1SWZm7OeqL",
-	"aTyGzu2ITrUP0Sd/WVz5v0DkYfmZDdBY5jBmx3i+6HAPI0YV5PXCXCLV/Mph4wOywz7lnogiaJPM3qkv",
-	"hQjpkUSQjHBTfr0t2PqkWLCRUnKtsQmQvdzpv3Yh1VC0z/ROUsthsuNyLhfmzZpRfHEV+bDszzvstV52",
-	"HX8DTbmkbhd8Ru0mrt17vaVFRM/VONOwp45PflWpWDTtrG21zvEtHEHmntlBHGWlcsBxOuW/1V23vcom",
-	"oLfiTZB+d8l8kVeB+dIo7TPggDapy1JXbGDHqys2sOLxik0DwXhVMVtmagor/Z+xfHPs82fCZ0dREssb",
-	"6/hwrg1eVynKwoY0XQaTY4AXa3+6rDSg1YlUU1sdQOshqrZ4DqEhShnleVcUvX9aQXM9ESl9PwmSAQdc",
-	"TxxExjyXho31Bir9gWDEKlqo7HXNDrvGTh1w21AlrwWJLXMsz8Q5m4jrjI2gcsqVO9sDCgGw/MHOezyi",
-	"FxY1GADAHI2tJS7f8qlPbutuZ/1rncOJuLYUfc62Lz5/qwjx9W3tw5XZkrHl4JqdEzf0kZoyyu2fZAc2",
-	"4ObU6GNWPT16VbNAlPVJwxuVOGdwqJA73X374ZwUiBZXHhWp4eGNMk0GZc/hoRqGqqIIr+lNrBJPputh",
-	"kX0DShAi5YGodgcrMZXvaFaXXG7luWCHQ22lJ+rCe1940ku4COgUAJZcmxwUEMNVI6Z6+x0j4FRMQR3f",
-	"mraN0HIf8JTNfscdVOCiQcUl1euJApRdxHRETgCVR1OYooiXr1C5Nag0BunVmw248ULBnE6d7AK3zaBz",
-	"gnFnnILDxTFNqMLPyHSpYJ+mPHkN6cW5DXJ2HaimpUQJmBRlxNdVnMptze7Hkn6jLVbvCsmpm2kz5ltm",
-	"dReX0zbd8vaJXYiHvloWOBE+I9V0QkvcERXAhsZd8Yx9Wz6rDi/c1VMtp2maX0qbbW65fiX99yztALuD",
-	"BlwAKPpc+V36JwpP659/3jqfK2f+5Ysp9c4mtL27Bx/+Ka+JroqyUwDHLb8m1bNrOh6ziHw4JYPKeXQD",
-	"odl5MqgoOCAdNUNwgwT/HWOmf0bHDGoaETpwB0Dr1GssPtTAnl91zJl8Foq5T0CpYt+DQ+SQ5Zz4QewJ",
-	"yMdQ7qcN/SoHZoLoy920p0evyFWn0cRrnBx6AUNCCuFaJBfIAgEjZrz9wNOjVznP0itF5FJZhoSFrWTd",
-	"I7OuOTeTI6++4ewITl6NJIxTnpCjt6f2TfJH8oLRMJkYdOs5h4S9inZal5/hJ5XbP2//bwAAAP//",
+	"7P3rctvGujAI30p/XPutUA5I8aQTVal30ZIcK7FlR5LtOGE20QSaJCKwwQCgaCZx1fvru4CZ+T/za+Ym",
+	"3l9zKbtm7mOqn6cbaIANEpQor6y9167aKxYI9OHpp5/z4Y+KE0xnAWc8jirdPyohi2YBjxj8cebRaafR",
+	"EP90Ah4zHot/0tnM9xwaewHf/zUKuHjGPtHpzGfwzzAMwoETuKzSrVye93o39duLq97Vbf3dzcV1vdFo",
+	"NCuWfGsajSvdyruIhYQHMRkFc+5WPluVyJmwKRWj/VvIRpVu5W/76TL38ddoXyzvQoxT+fz5s1VxWeSE",
+	"3kysq9KtPKcuuWa/zVkUk6p4k8CUhPF75gcztlcXE+EOm7vaYe/d7UvTDm8njFDHYVFE4uCOceJFZOpF",
+	"kcfHFvH4PfU9l4jFfZp5IXPrO4LBO07n8SQIvd+ZWwQEqzJh1GUhHPiHDx9qvXk8YTwW+4fdZoe8fnFG",
+	"Do8OGsSZUN9nfMzEEOla4+VMQCWKQ4+PxZoUkJvtXQH5be+699oEZXXcw8BdkjgIiE9Dsb7dAFONfsFj",
+	"L16S2yAgr8T4m7CrefDkG3/Ho/lsFoQxc4mciIiDIDH7FO9/mvq7Q6h0otfM9Si5FdNsgEDr5BEQ6L29",
+	"/LbeaDeODVcqnoRBHPseH4t/smgS+C6Z0IgMGeMkZNSZ7O4yiQN/TflSUZWo1I26ZnG4rPVGMQtXL9MN",
+	"cwLuCppAFtSLyZCNgpCRUHzj8bHxZnk8ZmMWalfrYHcU+ubjjQm/LnnMQk593OuuAJqMesPCexYSeHED",
+	"Lh002k+8V4FXEQvvPYcJKh2z6SwIaej5SzLn9J56Ph36OyMqN3Kmd+nQfxW0OmcjOvfjEuDeARx6fEmC",
+	"eMJC3LdgiiSeMGIABYD+8tGCCVDSo1bu9L/yg7HHB7MwiJkT1xkXJ+J+JTCBkpD9NhfsmczCYMbCeLkF",
+	"FlyWFVUuC7D/8tGCipl3CHwP5eTLYE4m9J6RKXWZ2m5EaCoReAHf0aazssnaXbcfv+v8OX8M5oSGDKRO",
+	"bR1xQGYsHAXhFLBPwoW5hDo73PqLIBx6rsv4hn13Hr/vTm7fZ8Hcd1HW9rhL5hELu6ThHNAmaw3bbmfU",
+	"OaCHwyPn2D1hjVGTtoZtp7OjbV8FMXkhJPwN2z55/LYPVrbNR77nxCRwnHkorvBiwjihsSDvMcgPAYli",
+	"QSXvvTCeU5+8ftEjLgPiXCPUDxl1l2Qolr8jcCRrWguN5mORv9lce+VBVo683xnpNBqNhiB0Uh/Z0TaL",
+	"xeZ12249HgmarS8gMV5uJzBe/qMZ++WjxUW8YIc52PY4mXP2acYcQS1xi7OQ3TMu/o6lTMVCMgqDKRnN",
+	"/ZHnwyksg3mokHFHcC+QK9eg28EuWMzhUwuSl9vKkX8FbNu1FHn5ACHy0ixDfs+WURxw9jBBEj8RCNBp",
+	"NCwjAVprn9AJrVWZsiiiY7b+pdiLxQJ0ebHyuTT6qO2WE0PV28Yrk0Ku+UjINa2nElJ1mD7ocwVtXVDd",
+	"JbizAnBJeLcfCe+29aTisQ70h4+hIJ/IybsEuyZ8l4R555Ew71hPKZrrIH/wEAriiYi+S4hrcn9JiB88",
+	"EuIHZogfFdDjKYsngUvevrsVBBfw1feDBXPJKAjJ/n17X+DvPljuIzO13noIBfHX+KGAUQ+/2CXoV0df",
+	"dwYZ0QDeXxUKBCnFzUYknngRmdF4gpuNNnsCkiNuPpKQNU2E7BGqThG3WP+NOsQiHWeXR1msR5W7VA/S",
+	"qDSIt06sXWtZeaCX/kzBfUXD2iXADepbyavzxFK1WsXBI+XWgwK59amUO/24dzakQgWj0rdLdCjQKktd",
+	"voNHym0HRXLbQ3XO/M0r942CtUHZ3CWkjbrsX+vq9ebx5Jo5zJvFW+lAMsQCPgSddz6d0nBZ6VZeBWOP",
+	"E+l38AJOhksSTSOLzGgULYLQJQH3l6RKicAAsqARiRiP9ypW5Z768/LaVbNxmGeSK3MnWpG4iHEQzyTL",
+	"7xJK7lnojeT2smuRSxbg/fr4sNZsHz979uyZYJt1cs1mjMa6xE8WXjyBB29mjEcxde4g9KAm4UrwVAnl",
+	"SA9gKqotSQBGPMxi8z//XjT0wHCQaEDjSrfSarQOa81mrdW6bba6jYNuoyFIQKPR+AkgADJZpftzRWFM",
+	"5RcxGLqsBkL8HKQvaW9ZFbGEyi+/fC7SeR+6Ji+K5mJqw5uNUqsXCgxc42BKPbhHnlvpVk7o8fDIOXQP",
+	"WGfUabSbLdoctpy222EHo0N6NKxYFU6nYh/UmTKxfvhskyKkfeZ7DpK0reD32arcT0f0Wn6z+YKLt3M3",
+	"/Ive5wdenTXWkc9WZREGfPxWQScDgw/iJ6JBbrutNhqHJmlTYIk4OCJkCAVLLyKwkFVet/H1oq19cdMP",
+	"+SDIim9AHDuaRrbYgM2m1PNtC46I8mjBQkGzxF/J3qKYzYhDw9CTR2mbqZSdJ1N2qH6YsumQhVGO2ZqH",
+	"WeW7b0MGNBV9biQCNkxG1ImDUEA+8auLiXMMriv+1yWCW1PnLiW0tsBHW0PIcornrs3RG4+6yCZdcOgg",
+	"Nl6zWfC+9VizdOXsZb3RlMbU9Aq8pSGdKiW2m1V0pekCwxG/u3lzhd6JmMbzqNKtjKjnsy3iM3Ef5ezN",
+	"+K5RilbgaD4eHMeNTg4cVwF5y0KIxQx4N8PUU9uwhMiPiOe3wR3jTwqZLH0oAZr2bkDTzoBGM78+3VY1",
+	"c+zmfTbbX/pG5KJInwgIxbadzTB5pF0nE1/5AHNMF0A0pXxJECgqqCJ6UogZjDNFoPqS+iGu4WAXlLux",
+	"gqfv+B0PFhx3+JTALTB1bMTFXTPXDcssYq3GdabL7DwucFCnIbokmqMikzieRQPHDzgbeHQK+gOZzgVd",
+	"YSQO5yB+jqgfbRMBgOvfgqF2ik+r87howvOL91J/A66RMRdmXKnE46MgnOK/t89v2LBlA6dcv+f2I4++",
+	"0emsbPijcilz8G1KYeKUzGfjkLoMbZbpDxHIuUBVdgeIPB9dC4Vm++kvQPjYZIwNG97AM9fu/58mIWED",
+	"DIq4YOcvwAU7B48msw1jqkueCe4CkOs43jpMehKO13kYx+uscrwEPEk231nIaMzeRSxUAUTdPyoynN1D",
+	"8zSN43BAQ0ZXUeM9424QCgkv9IbzmNVJz3HYLJaquzfmQYgeuuRYK9/OKR+7AR9XrLxmbuFcQy+MJy5d",
+	"bp6PVJfL5bI2ndZcd6/M5M2Tk0at0ak1jwtnd7x4uZud3kwY/33CeOFUY8Zd0417yGRT6rPCiSZeyAau",
+	"MX/v0SBtNVqdWuOoBjfTPL3nMiDKAz6fDne14Ytmq905ODw63jwt/ryLSWc0imZBGBfOOaWcjpmYezcT",
+	"nmim7M4hPRoeOydugzVHLdoedpyDwoVwz7kboPl6F+tYMG/BvMLZ5hELdwhmNp35wZIVI/QiCO8GM586",
+	"bLdXlVz3541G6/CcnDHBAkwLAAvr6rQXNfGcUNcNWRRZZM693+ZMUWT0WNTJLb1jvEs6jQaxjbnQHTu7",
+	"st8nlI/rC+b9XT6rO8FUqIH00yvGx/Gk0m0dHBiXiTDcGSpe1FqNzoGZcrJPMeORh6wtJ4iGjNUgvC95",
+	"KZ03sjDLwiU0ImPvnnElC89DzlwyXJJvL24z6xCcNYoHDp5Pt3J2Vms2Wp2K4I0zGsZTYLoVdZBidXK5",
+	"wfBX5sTiwcgLo3iHt+OD+Wr4dKez/CRQwTTP1HNdn+1wJuMkwdDzDeO/hucESbsZ7UEuCTgjwYjEi4AI",
+	"bIi6fV4jtjiltuMEcx6HS7D0wxNWwx9wVHxkd6WvNH1XYI399fGhbRG70Tg+RBeI+G+1WesQ1xt7cbSH",
+	"zhA5FCekWWu35G8WYfVxHcaoNdvHiqXgeJ1O7eio0ThpNJqttl0nlzE6JyRuSodEXewDRwOHXZdQIjbt",
+	"C+ieTTxOyVQHEak2m+r9KKYhZBuBG6O5l94G7RKIJSdujszuYeukausrJwg5trqnvXqf93mPL+OJmJL5",
+	"ESPVaEYdcQspsb+2YZpgjq5su2ZbxGdxzMJoT2wcaJYkU+1jm/Qrl7JQQWZ/9X7ltM/jTXSubdf7PIN0",
+	"ufWacNCM4deM+kT8VCdS/gZlxQamJJ7bddJL3V9gdOFBDJnx1OPEiy3ChfQ8EvcEzoxFDEa0iBdHfT7z",
+	"+NLjpGr/v//z//h//uf/bneJDXR5wTyBKvBvIv9YMA/+ti1Sr9f3urn9v/1wbt4+3G6ClEQj7s3WsQEQ",
+	"QTiWitFmeU4gIwnCMeXe72lkQynZ7s31tzWpc60sYaZ5dPPKkxd71E8gfoogj2jsRaOlRhe+itJTmQW+",
+	"5yxJ1Zkw5w4pf5wGIu1l1/U89MaT+G8vaTgMwlajdWhc4MIdiIkH08D1Rktz6KrAEVyeI+DPsp5SGdUB",
+	"7AL9rlkUA7sdeDFt9Y0trgpwssySxZvJGodB4DMKbpQER1eX985ASU/JkDnBVPptL3uvcQPgvhanOAog",
+	"8FZgLQnnPotIVV5hK6F4cOXF231u1wZ124LLkCVFFN8mcCHgg70SsktrBakT6SWL1IcdwbR4guOG0wPA",
+	"CDQPmQ9YO/C9KC6D7xlUl47qiTeL1mC8F7NppJkvUklBPqBhSJeZAJBK92ft8BL2+ItB2kgT3Vd068TQ",
+	"byqq0jmRGnwVa8Qw7s4Cj8fAZnI3QprZBo7vCfnHJKJp1hTNzFJckadghMxKNyxc+7HMJs5g8bnUG+lG",
+	"qhevCAxB+pZy9YNWPswdowYZfciiowR3r2YtyWXxwh5qTshA+6S+qvCj7J9VkIVHHvNdgZJXAf5bkA20",
+	"zdTU2lDeEeiCgMBwjqjPZaUgcTshSEWOJm4980eCYiTnAJNVbdiV4E4rZwhiQcXK4SWikVF1gNJFqUHr",
+	"q4jgy+TyvE5UqBOZc59FEXl5e/uWPKeR56i3cofrRYKC5djOkdsendCmc8Baw457ODqmDafJ2sMD92h0",
+	"QluOCRXkiiPmhCzeYtX4wa5W/v6347/Fr1rTq8PZdSf6cPLpp6bz/MB9cTT5rn33sWFUaMch5XGB8vxa",
+	"OohsuT0NrWxSBdPfwosY0uR5WoxnkA5qn6rKUokQp4iFREk7dw1X5zItO3IC04pNJPZUBoyJa0D9BV1G",
+	"YAOHEYhNfT+n81LfN17addcRq5QZrJdQZWsAk5vRYshoCFFSd4xbGOwp1Iqe9CPBaXfJc3wL1RJ9UKmc",
+	"5EDYetF4Nf0UvvrVvXvd+njw8fbFr1cf3i0//np9dzX92Pl4+/zX1x/e/f7x1/d3V/D7d7/Wf5h2Pn3g",
+	"lx33xUezjo2Blp5hH6+8EYu9KUgLkbTXV5vHjYaQo1yUWE4V7Mdg8w1JPKGcNBsWWUw8Z0LeiB1LZI8I",
+	"Z8zN4oUYzlox8FsVzy2C7rWmxgsMuEdePQsDd+7EpySAF6kvVu3T2JncsWXOELT8bjL81vHeeN/dvPv9",
+	"snnlXUaX/PrAObs8vLyb/fj+7LuTOlt+97v74dJ74122fzq/mr75cPHp4+/v/dfTy8ZP5z9N33x7sfj4",
+	"+wv/deuy+dO5K35fflx+d1J3Wj4fTl803B+/87dBcQRjWcS1KgCe5IYzPp8KtoMYJdiMJtjis/wYVuVT",
+	"TXxWu6cQqgiBsSvID3/cLmdMjZxndJm7kFlWBrvUxosY4LuZK30Gbxduodtgreh9IwTWkU/HZM5dQEUh",
+	"6jP3qyiryIGEnYExuMhNknSxPiIuOWeLJ9RHfph7LK69ouA1qh0cP0gdeb1BC+Hsk1RCSFVeIRT8gxFq",
+	"KT4d72Uhd0oWHo9IcM9CYmuT22VAmkMePQ57M1p88OLJG99dhyCB7w7WHxqUZuFxCokqlQJPwKUpREhX",
+	"Cxq6xA+cu2AeP0hR/EtjTtExWFkAFp6KDJnPyXfAAjAUf0WCFb8JCQcYSvXd7ZlFpp4TBpKx7K34f9YE",
+	"8s+o0D7FsP/e77t/dD7XxH9a6j+3+J9u5j/9fl384/DzT/9mOi7Xi6AIV0bmLyQLpaz1p8TuV/oVG3X5",
+	"WNkFhJDCA87KWeTXG8Wp63rI7d5qJ4FmgVWkM5nKE9tgTBx1RFX7j89y1WKhezu3lEPAiuFihOIe+Oye",
+	"+YlY0chMbhQVxCVlhnv2YcLAiy0gL8Pb8RJJCuAv4X5HydFYQkSjBGFNqlKwiJczj48RCJLJCgBXrAqg",
+	"R5bV4qPSnFbco1ew/FscMvvwBU5Q1k6+FcI93jBKqskU8GeCMBBWD9aqvXqhNdJofTSphq/zlsYEN+Ru",
+	"M7aZKKkGMQ1c5vt5ebNSxEWRRxpp1wcFzoQaiw36VBBtFpuI2Snhc98n3ig9Bc7u4SxcQpNxtqF5YkDI",
+	"gZTX+wlo4O5sm6lUUc5eCUzezDheCTDDgpSO/CAOctBtN+ud5nHr6OCJOAjY7bwsA6kcDI9Za9ShJ07T",
+	"7bCj0TFtDw/B2S6eHg4LB1J3z2z1fLBh802BGTO9Uz//Uu5GJdbNTdU4BTl7E46v5cLK2T89IYroltCs",
+	"QVRx4IRqrCJv/lZbuniSQTmN+SfMRPEond8WQnmdlHTpFlsRdoQxBfBbtyr9PFZF6IQQp6tqO0esSU+G",
+	"B25r1GGH9NhpDFtuZwT/Yk0jHidAMluh7H6lIcj3N2TI/ICPI5VSpiOfJYh8E1+jcQyRjeI9L9b5caNi",
+	"VZpZRtzYjglrAFH/RZ0XVlaxNr3Yk2tbVY8TBM2Cw3Q6Lxn148mNjLfPH0uUPFfbDu4ETmrp8RkIwK/r",
+	"UUUOaVrLJZ325q4XX9zLcMMcHeFC93DmoRcvCRUvEiirAP5syeoC340wES9kcFx5G1ochIXGYGAzQUjO",
+	"Lnuvla00ntCYUCdm7ilh01m8VCIHRP8KnqxZU5mrnANeFM0pd9gemLbFF8ospGzbMCap2rgksG8SO1pG",
+	"MZvaluBpwyCIoziksxyTaR4OW4eN4+ao03Y7zmHr2OkMh8fHzqjdYiejE+O1SCfRzxKSkJXBuWJVKA/4",
+	"chrMBe7hSrKnK98vgeJwjD0x6Tv8Jn1wpmZLH/W0edOnN3IFECsaS93HrHz8YdCtsqE71IkjQocqJADw",
+	"xiIzFmI1+WrEGHnlRXGKf0KggiRe5EU4cpRXSxLLsgypkwptKFgF9/h4oHKGhHRg1EtQ7V4hfu7RsTOk",
+	"TvP4cHjU6RyfnHSOG6PWwdBttFqjzqFRdjbhNeyFeC6ptlvEDxYsdGjEyIR9ErJUKLAwzIsxR2lUnts5",
+	"BH5wMmw4TbfF2qMONYbqBfPYCaYZ9IrmYKUDpcXz52GOVqQ/l0Wom+QL+POFGvWzVYmCeeiwgTcrcJig",
+	"dpxJgnTAchcG08zFnmMUdl6ua9cb9WazXT8yWkVpOGbxerKC110ouqMgTJRCkBQiK+MXh9gN7Khxx5by",
+	"xzu2/ArcNCG+oJEo+YakV15e9yhRG2B1Q55JCQOVxIuB6IXMCUIXMlNenJF2u31CtjevHGiqxuoaJLHa",
+	"UDIzvbCCJa5wGy9xmspd6RfOSvlBhkTqJ6qjVorlCUnayMZeeSaLIdAf+FcpkTbLGFeEWaFajNnA46Og",
+	"7Ehv6ZhdivdXXMi4Mn3IjXu8NcpaHwTnnNDZjHGBJyYKq8tTiX6KlwLEa/UoZBGT0rQkt3W9wMlAZglm",
+	"XkiEajXKAC+dNr6siF/wWBbKT59PR3SAdbPrUqzPPhxKH732aM4ND13ms1ibCcqjRJIFo2Pjji21ObSH",
+	"UoXIPkwHxNy8BG4INXwYsTj2+Fjbj+PRqQyz0CbTn6qBM3TbBOOyFFwVzzhLFpF5fC3PGR6+1074hTpg",
+	"+OUsWcErtYDMMG/hRHNzQA2QNb/gced+ej2i53BoZwl8ss+fy+PNPn2XHHv2+XlyUOnEZ4HLbjISkTjX",
+	"79kyN2Xy/F2CAtnnucFfilNXELlJwQrPbxAZcruFNBo4+dzc6Q9qkl80GpDQklXjPBo9B+DgWKUQVxhG",
+	"GoxQHosEe5SVF8dZy2HLZIPl7FM8mNLwzpSIIRivjT/ayq8EFiIxtjSVBWhhA6PaypSVA03k6RwMD50j",
+	"95idjBoqj8FgH1uv+ejrtXKwKaCxzz3uJthTnNeUiecAejKASD+DxxfjbaNJsODKn6N9LkSP2SwLh85J",
+	"q9E+MWoVhnmR9xd4wcTU+lm0GySCIi7ZGY+Pmi1IRV31Y7PQo76WfaPFjdFpd5PQ3J2O6D6UQKrNJgFn",
+	"G0xq5ggWELao77PwsYJWoREqu01rzQGvPYQCpEpvs+HG6uFSj4xj+mf2zO1OKVs1qqIJtDYLwpj6G7Ei",
+	"PZHEIKlLsBqUNx43UvVCMuIkOLFBgkxHfIMHal5z+QUVGSu3WxFCQmL2Q5dkltelprWNwK7dsk3WZzX6",
+	"xsW9KQhWvU31vzhAnyqrk4t7Fi7TmEwVo1QvipFcF3GIv4nR5xEjHo9iRl1ByykZM85CitotI9XjWrN1",
+	"rNkWLMIDSFAIA197fErSqII+18IKLGnKY84kYO5enbxi9J4JvROMNwEZs1if1SJRHAZ8LAQJzvJh27O/",
+	"RxEREtDX+91vyvsbe8SnQ+ajLu5OPe5FcSjYY0SqMghNegJzlCp/t3Oh4iUiAY3Y/KR0uuzpW1JsgHKd",
+	"nhTVMJR3JXZ0Xejot7R2Ox/8EHR+XDT/xTi+COPInvFDGQm8kSpfKTXK4ubauPoXIcPmnWDjngZRTFoH",
+	"BxphyAXSX5KZN2O+t6WwltjdFhOgGGj6S81qW4tuGy9yWXeYAZDFHFkzL29mOObjWUGLdMzSyyvkz9uv",
+	"z03HffDSEo2oCAPNRB2/gbiRUyi7qCUgSR0wjJV+giK4ygTMxcbqCsQDkoHWIiyYgpmqWT0KwtO0uNJT",
+	"aR6SHJRC283qqOwzN0hNXqWxI3+y+YUahi672CIcfsRqU9X80QsFN+8a6Q5RI5XtriElDp2TWBuVkuan",
+	"T59kMnHISC5oE0k98emShZgnp6I5YVcmVynYF6dJbqasB5P8K+9js52AR4HPbFhsRBzKxTRCXOu9vcSs",
+	"hIhUO402sbHm7XHThuCdrMdUNwqnc83CYBzS6ZTGnpBi5FxZy2T69qqpImTUnGZ6pvKQKZbhF29ZKOPE",
+	"wRij+SCT0IYbD1nKzcahTZKclbzDpXFsDM4txxaTzGXKl4IW2X8nfyP/jWBko0zaIDIxut8n/0b+nTzD",
+	"NTWPitf0nDp3jLuCsEAFndAiM7qcgtEtZrRUGYaMaLPJNPJVlPizaFLaB9ypKvmLdBodhQgrtSIeIi89",
+	"opoFnmnLJt6ITKk/CsKpUCwEUBvwEJLA9wxsYOtaFjyJ+E1ulCl0FmI65W1Pg0WJChoqFeFm5oLN2mFH",
+	"E7e6pDitlkBW7WmaZw6ptUV5tacFhULOiglRV4C40QQQy1QugHrjJIW6AeiPS+Kuk9t10e6QW8ciRIm2",
+	"rXYri1UK6QFroDFIS0YkObZlxv2C0btkRFnmWlxmL86Hxmrhi9zVaSVFepir6jLnoRex2vcsjn1W67SM",
+	"IACJZFNZC63AQyqCt1unRpKnyKZdh2PprJ7UYVprIX0bodIsOsRm+2RdCPBs4Q7SwKO11wTS1qeM8igb",
+	"EqokJunsMqS/a4HEoB5QEjKxBHDTwwns1UlP4gKA5lHZ8Z8KBb/LcyVywmI8TiiHqHmo2oZhOObD+ZTU",
+	"KpJMqZFhAIDmM+pBIfJCqtdsFxK4ued+A/fNCubfzFgw85nlOt/IF8Q/V4ieucbDpzVFlW6XM/Y4AHiu",
+	"cfuZrfgunW2rxK3oyBsFuEKJWHV7KCVVaqKgSa8ss4x1wZ/lpVsI3dp+CbqGV5DEWhCkk2jnEK/U+37P",
+	"Iq0Gmc9mMmhJciqgmEjGsqf89rh98f75T9+9/vHs4+3rd5eX749+KDYwDVSUS1lz0SaJrrTVooShVYNF",
+	"9UYAotMwbZ/crFrkQnn8Wdjc3v7We/l2OPkQhOOT4PdPx+f3J6/fLX//yN98fz6bffr9Zdz4/rfOB+N6",
+	"E2K8GXHkycuA0qIQ9UdrrFRFgiUmLblIS3Oj6dDNnvp6BE7VuhX8HdKItVsDXNUgYqxAlb99c/tWnSWE",
+	"SHUOO8cEv7ZSlLZQEnBdj49PSfOwQYZeHO3VSZJwDEc7YSHryi7uXqyo+IrflvBgkT311+/fnF999/Lw",
+	"8u0PNxe3598dnl/8+Pri9ofW8w/nL95cXBgj+eIZtISZh97q3pIo1iREHflMRKcp7goUza1OfPLu+hJh",
+	"cdhqH5MZDemUoQh687LXtMhhIoG2GyTas9AG7zOX2GraLipAkn8JCo2q0N/xeZIXJFPZkU9As54wHSSn",
+	"a8j9dvf34yCe7SdTUWfK/g7877/jxr7ZBE1U0nC6b9Q4+JD64yD04sn0G7FXfIa7/eYQ/5qx0Avcb9oN",
+	"05n8hlU9BjM+LncmPfL26lviTYXIKrnrD9eJA97Wzti2AC0PO6QaxZS7VIik/mxChyy2ADdX0pm898/f",
+	"XC8a3387Dnq9Xu/q5t3k4t1Y/PNC/M/zsx783+FoFr8X/zi78y9+eH/d4d9ewVu9ce/5zfdf3zk/wOvf",
+	"Xb87uAjvvhuPx998U7EqWFRbyE/LmJWKAsgZIjw6zSDKwHMRIcD/L+uxpViS29xO4gjyQe85h76BjKwn",
+	"SSr51eD3wxdAeKqTN6oQgYxXRhPRgslsmkhcz5CltSHAh7XR+POk5pjNlpMcv17jEbLIu9szUrXXMHL7",
+	"H+4iKpIaShhpntLflNhP1ps41pk0NqpBj5cDrIoXDeSugwXPRQEVJk+vOtM2WhIGej+4zemZ8m3AwDp5",
+	"xUbosF6svCjd2/g6qWqmAIsEYfZdtEl8FaV65wB0by9eDpBhgB7aWMXpo1rjoNZqfiGcLjA9QEvlTMlI",
+	"vS5jpgJkVU8jnvOI5QsgbGk0eISVYMtE0qJZZT03/FnvFXGa5gK5AYskYYZWYJsTzz+tMcPeJpVpvopk",
+	"ta0gJM48ioMpCwHO2twqRRv0CTG/zg7W5y6rRRSo9MZliHd3NLtRpShrrdhgnVixGaxn7EVhWYooZhBT",
+	"W3pmWivDb/N6i5IwEp6ZJqLmSWGWVWaQJXdoxdJGCdX9n1Dj/itrsLtRXFVEvLc+kGC7GDbNV78phk2b",
+	"YeMib1bSSqkTe/fi6Dwu/5kRJZOfV072cn1FSlOZSOly2qIM41kw912sw+hxFLW7ZBMG1HdZrvGSTl95",
+	"/C66Yf7IkKYrn+bKrl6/Qt0PC/yFKt4d+49/FZHZfOh7Dnl3/SpLdCFhpLu/79FpXRP+9u/b9cb+m5va",
+	"u5uL631w8u4/+hrA0ot2nKZsmLmMtOSriknKhSMVXumAMik3QvLIS1KGgBG6jBKJBeeioxiCijxnQqg0",
+	"WEeJW45UG+QbEoxGWdnlxMjJkS9DitVgFIQDmMCwTyGNYOAdNYkllV7aJmoeMTAYGUuMSigN3HlIzU7o",
+	"1x6fZ9yNUSwggFk+mUnbBUVxxp5KxgJyZZCKMJMnlcEgTEGqqWKiZPLMfAem6fDYBuKABunU89A07QeP",
+	"u8ECyrdPcZfwbzxIcA3JTzF2QuBHbstN4xoiBo2vYLfB3BSwiJoxkS8S+aK2kMwsh0bAiuMfhMxhPJY7",
+	"Vbl+5slcL5r5dAmF1ErIsLkraTjGtcA2oJZVeMlWQVa4vaIrsplaFEXSvMDqsnEgRf5TQmV8tK/0tTvG",
+	"Zlh1GqIV6qQnwxbEj8GIhFB/Jo1haKgYhqO2/WVJTTZsRiAx19aVBtm07L1T0iBVCgXgEr837GqPxPOQ",
+	"RxBdPRqtEK0p/eRNBYNudRoQ2oZ/7ZicdRM3dCYywUL9oGwMjDipdIMYqhBJR6FBsSigmjkPoaYq//zv",
+	"f//bf8Ml4ApwAf1+v/9v//7sl2f/9hQ0t3hPzYMVgpycVls/LDPd2i2pLl7mQZ6MJ4ts6ots/2Poe2nw",
+	"NvWVH24G7w7YwqmpgwbiafGyDxsr3CQFeKdTYuGP4DQPWrFsFFqGR20g+oXedz3Nu4TSs8pHzAxSDvhL",
+	"iYUV+eMfvrJHrAkTnQ360hZ23B2pxFYlk8aPLe8LzIjwG0lq4MVYjtvmEJOZBujItH1xp6DR/sKLoX5T",
+	"MBpJZgBf6EGm0TTSbCr30xGtWBXxVlYHlT+UzeFMLUCmPZY4IbMmnylOsJUynzn9Tep8bpoSyy2Kxc9E",
+	"PGZzrL67eXNFJFZhZXVZBtPug822X7HXSFobkbQUbmFPUDKC8h+ERndoB5YtUi7E4sWKOGNuJBkJvOlx",
+	"Al3buoQSsNBBBKAdTSPbggCmTNgp/ggoJn4mUB6AyCBx8vpFT4X8w3sC02xS1bbcyMb2KrT3IggUmcUq",
+	"UAAxXIK8i8Q1O9JReyVK6gmuwaORfyPNTKnYVmi/Ds2L1rUmHOTL5qN/gVzzTSAwE6XVbIetKJOWRrGB",
+	"LJkm2rTkHad+7CLn4/WIvpnHw+CTodg8xhlvBT8c67Vsp78JhskMBYvLjmYg2yoU+o7Nklgk6bOeMg5q",
+	"9DD4pCcJD5mgodBjbkVFHgbuMovcH4N5mDqKdAKCrkIvIq1G57h5CIX/lCPV4+QgMamQ8wDdahMKIVNG",
+	"g5gzoZwzP1OyTKOB2WJlU2PrEHNKiZBXAs5qkKMKS45BgkGwOTQMvZzZp4Ib2pwN+2DPSSlnNtYGiYMZ",
+	"5EzfQVCaVhtN34WMYodhlxuq4K5f2Wox0uao4RyzlntEO+xwdELbTnPYcI/Z0eiQHhSU/XS8mWesGrnq",
+	"g67aX2/TrBFKOObYuQ4JIWaOgtBY6boh/8/ok5rjrdsG978cg0iL4WJ2sLwrOqjTLVh4i+V9yFW91TCv",
+	"gOKoKkUX99SfFxSI5UE8YPi7SZjU8uFkoatc8Wzw4IAFgwznsqynEOqk2Al664RGk9zF/LkS0Skb0Ggg",
+	"6/VUrMrEE++DllWWQicFruY+M9Vv250+RX1TZEDa3k/cWQVGyGAR5HQYrqScFEbS3HsB1pSNjMUmw6Uc",
+	"TabHSP4QhKo5Cjbz0zIUSxd21uD4Xi1ii8rOCJrMBqwcWpXGz+KMbcpdT/Unz/60oUOI+lDLU8I2rRgv",
+	"hChqCcVkLKR9VSAjlx4l/k/Ik83Kg5OPkzuj0o/TrD5ZyVbaynechLymAUje15wAeYsDKxICWYbolMQ/",
+	"jVJ9XqkwuMU4BcYcbU2ro2/Y8zp/aT7XLeMohZx4lf0WCzIhLnOKDXiRVSt6RMhVcU6aGweOgLYzj717",
+	"JtvXO9QfOBMaGujGq4CPWRSTcM7FmoQ2HbIZxrUmDoEC56rRdKxWkcDOl0b9opmp7wcLzdh9SkbeJzQF",
+	"tFvZ+Yy16KRZNZ3QKDsrY/+QjYKQaU0ZyJQuM5FoY8jPMm7Y7CJcWUDRjm8mQRibtpw1eJsr7oFcNAhG",
+	"ykSsvo0GrhfJAU3dOxy9+ZHk02LLkIcuDnseFXrPzb5ftU2BHgMnmA49XuxhEZBR0l8w0lBKDBxtRqdk",
+	"NsEuBKHkQigIwoHH71kYF/DbURAOPVdz7STNbbNPQnHTopJJvclSJL2YqrpU2QW8nE8pr4WMunToMxLN",
+	"p1MaJhde0Zo8JCytmNMoDKbID7A+atZ7lguiVA2oaUx8RiMhX4Us7ecFvXw9Pu6uJnNZWlHqlUxkiA2c",
+	"Mcejfq5CTHHU7kZXqyKUxNdaDbp0GSH+ZcJzy8RxzFgYBZz66PoEoWZj3qopZQNwJmSCpEc6aYDLIgGc",
+	"ItNXUVarsfIqSjUIwY3tBw4kP4fxnqUhXRCS6tll7/UeCZOm42Xwb8Ho3UC7fTvZLaRNY1obmO6pxnii",
+	"7QMYimhhMV9YR1DKkj2rFO8rYBVrEHgz+SmiCqUkhX9UrASxCw7DxtIDxi3ZoDgIslYDe7fWmhWS5L6k",
+	"PLIxqEJpOyuhFW3dV9/aFFjxFKLFw9e+zqX8VIJJsff4eEVoMQP2+MtLMw8H8UEm8GYTfHcpCZHqdvx5",
+	"lTfvrTmsVuEl0DfZ+gcKYMVrX+neulE+e7gcYqn4FJTBQOdm1Jkovr/STBQc3Sxeg3GY/JKirC7k1AmU",
+	"AYe22jGZBvdMTzdKrXe2LNQdLmU0cSbKlvS4HE+LGFoiD1mtrVEcadY83khRCgWuv7yEpYrKnGL/Dvvy",
+	"vNe7qd9eXPWubutvP5zXG41G297bBR4Wymm7E8ywfsjxLtb7uYykUmh0e6z9pSDM50GGl2JD086tRFuu",
+	"D2zPq1w3BgXRk8V8kzshOJMeHZAIygb5WBFk7Z8DRVMxORhu1kB7L3mm/N7JAxWAkDxIv1gV4DRxGqVo",
+	"gbAVa73RXkvxUpsq0b9CgO+Vel/8cTah4VkGDuLpu3SP+p/XKTjgW7m53Nvq8VsJFP3ZhYSL/uwq86kC",
+	"z6UGHfGTZPu9sXr3AwJJ/POGTlkvOkvAJJ69VKDK4k9qc1+1ent0OpgWeYxvJwzpHaS4KL+ZhfEzk8B3",
+	"hXYw8qDSw1qrw+1K8qayOzRbQlFptzRJpMhdW1B8BtcGDlDgtb23l2REpx4oGajAVF/e3r4Vasyecod6",
+	"UcZaHplazgnY5BKQDFTf2Fdq5UvBPEwv3rFlFMsM3E1v54hI8ilOh/1fjKSk8Hwv+Nj3ookFLC6Va0/J",
+	"QvDV7+UEwEYEFty36w1VtFIalTOIsenMh8x03MQP+LjAMhTSqSk/F5u7KZOYkMSrSBC6RBIVi0i55JQY",
+	"yU8Xa8d6Uy8+JfV6fQ8fALL/0fhskT+an3PuxGarYlXarYzzsKD3VeoeDCXp3srLmDtoGCM9xQQu6lZY",
+	"2VtcwExuJsHiP2uSqE8jUC4KCk28gOJxWP5e1gwGdbV5UMOwE7KAIHSBUfOIZdsxCyFLOvK8MRdquOpD",
+	"ty52or2hH/N/3jzX/GmUQscdFarO4fj2Varf8eFD+/YYO/ZIfQ+YU8IgZcAo1kuAgrtzmFb86IUkWHD5",
+	"ClZgVcWV8APKsa2B/CYilGOJVqn4yE5lGdRsNw6azaO/WlcevdB7pFfOlq3XnqxHj+nwSkZTYgcvUyH9",
+	"3NErb4rKg8IrJA2k2ruGzLMnKsJPqmEQ05i5eztOs/9cDlS7KZVfcAAPuOkry9tVqfxHUB9YUzaYen1m",
+	"zINiqdfnxqyPqMYlQqvytCzKY6tn5obbqnJluqCdukO4jJ6UaQ2Oz2gYpXkAmSuMXVzTGrpfq3rjUMK1",
+	"OgySRMa9xISpl4D9WiuHuvrJE5X4yr2zRdn1N//5C6z7NBbYWLrAekEB8zKlyQ1FsuuLR9UmXy1GLjOP",
+	"NXM65vndB3cskoZhzEnWyvk+olD5FVto1tTq5krhe0YobFcsXEyaLRS+oT64KgC+h9EKXoxKquuNRixM",
+	"pTUlw0GLLPElmE0vzEAjUMVVwDUnvryk4TAIa68oj1nIa0dHW9TiOjfX/cbVdOy9DQXA1a3cO91Y2/v4",
+	"6PCg0241H1ami97pKIbENhuXuL5MV2HganEJ7jdbF9dGIMjS2VqZbQNAkrpU9cVT1tF+80XqY6/nnY/m",
+	"4Hku/DAW/uj617LD7tb1r/Xv1nSCh7oOgOHwflHRTvqPqNm5DUPfmiNvxS7/EaUuV3jmP7zYpe/xu1LJ",
+	"vUlxqOJil+t54Rcpd7muTGX7P0uZyvL8bzum9RCe8p+p2iHehSLaayS6PUlyI4gZI0Pq3JHqtxe3e/+q",
+	"lAwX91+VkP/LVUIGuzpaacxo8grqa8wBr0dzP9eeDfAm69tAJQ3IvMxOypeo0zGr3W0cdJutNV6NJ8A0",
+	"2LSgTVD1vty+s3WPVuptBUo5qSX9nnKwAZD81QBRUp4Q5BRkCvD8Bq43WgL8zKBLE4gLQtOKsCbXC+sx",
+	"vrAnANY2RcPNkoWN9iRFxIuTjKH0t12zkyRNrCmSBhVkaX+tRDXstbwgOTHp8MHOWE9wbI0vf2xPXwq8",
+	"kLji1GFRhLP8Rdl68rfFIph6AzjgxWlcp30FhtGFfmjGQ5DSx6tAiPqvmevNBaO6gQbpFatytVLNJflp",
+	"1eMGyuk6WiltM7rhKmQO7GODbPEFRP1/riLhSJbXSMyr0rASlDMSt35oRoe6xvhz2GqqJl4sqK+RwnUf",
+	"jKluXEydmLg0pts4U7CmksGZ4hlCrnZrSN/WjI6a5KN4AauP68TOE3q7u6KPWoSSyXKGLn1XN+tKb3/V",
+	"3LZRt9/ubctePhef/SslXuSKN7BPBqNCz1/QZQTcpV4muGUWsnsvMFH1bUf6Z6+XrcHCQuD+su5Mikyy",
+	"WxUZQmtoiWoLa1X0x9tmtzLKquDD3hz5cXZKlcu+aVp9lEv1jUAjJ5ixbT6+gQ9W2YMcctMOzoE6r+6j",
+	"UI/etZJ6Qo+HR86he8A6o06j3WzR5rDltN0OOxgd0qPhgzUOtcsb5o8EDSmQvp0p24rZpgw2a2QqtiSt",
+	"gvuajUx2JeSUFhkuie25thDfxT/FxAYr0S4AuQU8SmwrKr6JuLXyxMGAooYY1q3wQKqeuaNVCyt7gJfa",
+	"/c5XWYsngWvgJPbP/cQi3q/8Ylsk+8TqV+IgnomfQGP7Wfx9x7h4cCr/lD9TX2hw2D6a97n9ZsZ4FFPn",
+	"ribWVrtmDvNmsU0mjLosrJML6kwIA9buRSQOvemUuSqf04NSMFOKxUyrYuSb8++xcU6f2/0KwXkhGSdp",
+	"uI7bRN1S/K71ak77GEPj6hBXY2nZus2k+GTTrvd5NoxZL9ZSPo5Z97uXxSgV1AzjCVBv8/Gt+EDcYPg4",
+	"nm33bTwzFM9DxNmEem8LIwzS2K4k9lw7DBx/lYCU4Y6m+RN2WWq16z2XKbFD1NZJngxJhAtqq1AILTui",
+	"mpSckG3gUagyxCW5CZPbjubIU96FXfUBzeIKOxoLYV2LKLlCbxiUbsJW18uCvIewMR923CDEwKR27WUQ",
+	"Rg+g9m/D4FcIATRysRn+mpyslT3UaiCdJP6S/Danvjfy8ATVSe/ViZwgSvzVQluEXJ4li7t9TtUkBMQl",
+	"WXkNMkV4QO54sODJG+uIz5NiycGow9puy2kOG7Rz0j5uHTUP6cGw47TdFmuOGuWwxOE1HoTxpNbZ/pwk",
+	"OyjAo3k8USSa0CjNqYkmwQK6N1RVHo98lboRseUXdUm0BDNTj/S0XhVNGAezms/umS9ew9uK9nL1vewp",
+	"rxbixUIZAWYliNgG/raqpWf8zQ8vHxlF88eXx9QEgkdzuW1oNTAoVIxGhcwmU0NR37FVTvPR4nKyuPU8",
+	"cDEG8u2bm1uyf9/eF+e9D2w2susEgops8UzgjvhvXSkrkuJnniWIJqt04E76XJF82LusJ5dwQTT8RISq",
+	"Eu9YalsrEJhlGZZqiZKWFelzVVekJY2k0nY+9aLI42MTAaFSIyxLPlbzWsTDTZC/URri6p2W6T/MRbpY",
+	"J71hxHhsEZvPfR+lyz8+22Ts3TNoqD3n8KLKoCeXI4IRvpIWy7IpSErtPhcQFB9zK31KFh6P6qSXpGoD",
+	"SVbGb80fAOkjsiyc4FGKdquwPMp5EPe5bFO/jm6vGPx3ScflvraSjFKGuJEoJ+JjKSkOzkWJcELiqSHU",
+	"KCfskxdhUVLxzilKURDlWVIqMoUt9tJxLQK2PUNxhcrry8vzu/HH774Pfrqc3DtXvR+cs+Dy8nz8+9lZ",
+	"r3181vvh4tP5be/V87E/ntyNn//0w+uL3vhiMf7xh2/Pbn779uZy2D7/4eJljz7nz799f3TJr+9p6/38",
+	"8tfZ0fZs7lYK4WWgKfQVBUyoD5cPF1dS897j5WWxrnKycvKm8VZDH3wVc+LlQqGGfuDcmU0GBvk51qpI",
+	"97kYBCOQCnCmSyg5rIHZN5cpprcZoLNZ0mUYqz0zHpPhss9vXt9ohY7l0gWRqyl+P/KDhaAdizDgY/Fu",
+	"yGY+XcqCHzDaCiFoNg6/iAD3BcT81Siczkmr0T7Z7hKc0Zj6wfhC6PmmZhnuLPB4vL3x5UJ+aRJI8sBq",
+	"s5bbdBrDE3o86hyxQ/fA6QzbtDVqsoZ74hyXA5ZnjsNZ9ZEl9s1tTHfS8ZUCZB2rhQI2TNe5s2ANQm/s",
+	"ceoPNtTgzUcvVDWGdoiuI0D+U3TCRCQOFjR0iWpA+TAVbpMWyTM5CZdxJGsoO8FUzwdVJX9WEha4a5Cm",
+	"+hzphmwOksllANkDcxQsGdiTEeFy1qDKVXtRu2FOyOKaELvLV/q1DCdT/py3EGvR+fKH9K5+3k9Yx+M4",
+	"Rw7vtnZLQETe40Pn1XBiIBxy+6VkjN3/UOO1mSKsW3tC+zYu/Wh4SJWu3xHK/snomB25h87BsEPbo5ZR",
+	"weQxC0fUycR3oiuwIn/lUGsFMqpz4fTqNUPHgrHRQW4/k25eRfmQv6sEK/wsS2eeFY+/EgBhfHce+gXS",
+	"zAM9n+XONQVsAg593biutee+pvGzIQO3sFcH1HXBGIrM9jqNpqn+WLaxdL7uLl0wrxbFS1+vKWORpBTv",
+	"cEnwJXJz/n0uIF5xmo2tqfMVCWeMxhGxpSXRXi2hokovCdKul6wBdlY3W0SSci+PHSpMbVtlyJi0HN1g",
+	"zWKQKbzYX3d2IaNRwMlsEtJcM8HKO06TTp8b0VK12IDp9FopW3Tq3nKzuu1PW03G8FaQ7SVdS1nrYBX1",
+	"DjW8rEgj1aiIxZHKe0UriliZz1QD0tVIt58z3BpcKL/oxrDyVrG1cQN4Zdfd9SSyJBeIJh5j6TIM2Qjx",
+	"DyfwfWwDeEpsFSwhtSzOPsVoooLARhVVF4LJiAckmjsTMpMWeXMgy1axKqXDUcpElKAos8swEQXh18z1",
+	"6K2U3nM9mmiU596zmS9LX+z/GgHlLqEJ6F/dc7ceKJNxYkKs3be/No+X2yAsSb60bldvUwvRivMjYnM3",
+	"qCnnAzhVZxDEKFgQ+Cj2klBN6H/xVVTYVH6rGIyCXIWHCFaPCec4cJusPTqiJ8OW03EPWdtpDZu0MTph",
+	"x+6Rczhcm3NQMttgd9Ef67wrUM2K8biwRIy0d1ZnylslJHfieiFzYn9JhswPFsTLa3DbH8jWkZ+57Kdk",
+	"Fzqky8Q7KDfcmsaJDwjASCys2xsk1MXbRPqTCcrsMicaFBY0la6LgBMKtqhCH4es/Yot2cr4sXR+KqgB",
+	"Z1Yal50yYWm/S0xse2nCpPhtgRVnjbz3Sbxku/RvFcooX1pqKPCPmde3Fq0Cn21WHkt6gSPmzAeoC+5G",
+	"vRWre+VF8a6vdhj4bPt7LVajImrWHQ6OXupSyxELo+yIGOsUAkqU40T8W/WsWH9q645jp/zpQedeBj7J",
+	"tIb2s1sIjjJ6bv/RTA1mXbfgWxWmle+NBqbvYlOD5whBC146TTMBNOoKNjJJrYUgH8i3beiVNgl8NwLX",
+	"r514qdHMiYXygogpQ0ZiXJHBCyZDBxg5t7oaGdu+gZht5/PI+DtKJedjhqJqiFq9fnFG2u32CXl3e2aR",
+	"qeeEQQTdrnNtbVJe0v5Cib+ZmI21m1kIdRbefsh+vlQic6GeLjBbRXJizJPUJ5QAkSadz/MdoAw8dBsu",
+	"PR1RYIB8PZijTP9zAW5sOsrcUzILWYRFi1R3fRVFSqPV9X55sG/p/QeypImlCf8zhzt+FQHfAXOKYDd4",
+	"e7uas4VAnhQk4tkxQ9ovbQwpM4B+7+LP0IuXfQ7PvCgOaQz94vX30hKcEeEBZw8gQSDJ7Com6cEBSQq2",
+	"G5lEoXYOlbekYo6F6fGPWiYG5pFe5X98SOB6XXEz/HSR0OwDo1r+PiPVVqMJ/YwhXASrQVRbjcbeqUZz",
+	"07g+jxP7x9oNdvmtwYwGj9lWUdkoG+T3jkNs3K6Ku3iyQ/9C0cIPq7WzlgOeygolMrnZi9cV3smS4+oD",
+	"6PHef/+3hyC0GQSlzt3omvxnOfrHXfUdVVjT3cQ45PZu4lyJM+r7b0aV7s/lJ658tlb8dZ/ikG6z+Av4",
+	"YMWHAE9XF/+LVVgUyH7buz17aYoQsJNQJi+2ZCubCSP3jLuBkAxsmM3GkK56AYQel+xoAvn257WhLJLY",
+	"VBJN3nt7mUSUb2HhvmY+oxEjjI89zoD9/1Ut3g8qwQa1Y1D8KLQvK1kliZAVX5FFEN5Bnoe0EUK2Q5YU",
+	"P0TMeJi556/Cp8DpVoZLYXm4Vq3V+KsWEskW5MCONIaCpTKHzw08PiaUL+OJ+Afzc77qJ6oqQqq+F8Uk",
+	"lMQIS8Du6eVCJt4YmqMCW/KDRTaGRf66a0fHKoblallsNoxp8U4GEsdl/eA6uVJt/7RXZAxdYZpBGhfX",
+	"tJNKwyPIlYSqCX0udosRc0f4C3ZlSGbYs7LdtCISB8FK2WBjbOy6Qta9EgX7n8893yVhMAzijcQ4VyUY",
+	"K9FBoXOD3xOgCHjOfptTX/KJndHzNWsp2/fOXEu6WTvsaNA6NbWypA4iiV0b1O1TLAIY0xDC9jHUAl/G",
+	"hFl4P7v5YTDcPrjT4x5kwaSN5+PiotOYf7VCbLyY0FiWcFoN4ahcci+uvaVRVOscm6pS5q7yRn9EKoKV",
+	"r0RQRkYwMNrH8cntim3mk82z9CodahNonsJVs121jpy8XaZkR1lyuyOR9sGyrNRbjFdptNqiAVKq1A93",
+	"jM1kdxzZoOF6PQ/oSvq/j+S/zxWV30T6LRlQvY9Efh+DqZM3k2DuzbTfSNNJ9exyb0vC/jol2lqaVxrN",
+	"8kQ0vEzrAA9I/B3j0VYU/hGEt5eJqYdar/LgsStSlQdERabrlYyZy9y902ThGiAN669cs4hJwnt01G48",
+	"SMIcBaGjwy1B7pWS+AWl6sr3W1XX7D0LI6Pk8YYzohxroCve45uWyhZ6M2P8JqbOnThwJ4CAZawFVi6h",
+	"Tc4sJxl5+eqZ9+364Vp9aCvqKGdTDt0V/wlzPVqDtthbD52G0hkGLjrvcTCbsNDxg7lLqOOwWRxBx6eh",
+	"z4S4KMV65V+Yz2ZBGDPMYFCCPL5dsSpp39PkxaxQn7xZUPfPLdT3vEidO7iB/LQSoOaigwqAK1655mGt",
+	"0ak1Oregy3WNoSomvSJX3k4vmKef0i+bkdrsRp+EpuiDF0FI7JD5XRIxfyT78xgcxWQUyIb1wyWx9+/b",
+	"+/YpiGRYlIxxFw3p+3afV/VDngURCre2WAD5mvQrWmgS1HLJJdqs8e6b4679fIgCRIWuB7n4ykKYlIKo",
+	"yRwJ/LXAt2YiIREC1j0lSUtqmfYAvsf7dn1bR5iiYpvEH7nSEjvd7Guxv72ACDODj+Q+JapbrT6/Wvm8",
+	"xHKjsuu1ZWPbdqNhkencj72ZLwSiwHNYtFe4le3pbBQX7ccM/2s2CyDF45zFsqCjOaND61T3st5oNhqN",
+	"ZumMhrc0pFNVG7FsgsC6Jqli1S/FPT3zA84u6VTVnsslitzevr0h2SaCUDqlS2zBs23yDcF3vvWg6ygK",
+	"AaqiTBUay6eFY20QtMRH2tt9HrEZDWnM5FBpFmEPGAxzCY0IJd/dvLkiUjgA9VZGxWClTbsPski/IkgY",
+	"SnT9Sr4klFSqAs5KOASMMHoeBD54B7b+8kYe1i9F4IehC9o+uMwAgyoa+onc3l45O926xW2YXYK6CoGh",
+	"AvZpjhAW+coY7MRxVCw8iixfx0flGpoXr/YWx1/zxgucWt+0SoO8YXHs8TG0Vy7O2THivoDFzKdCnGSf",
+	"4nI7lr9ss2HTSvNbNr2T3TSqopmXizu94rXdlH+sjG3KhJuvHwVFJbJwOyVUJeRzViotuec48d9gxY3Q",
+	"NefrlslITomTerdLjmuZntzQZww7mLYFv/lDGdvmsxkLHRqx1A4nJCh41OfJs2jGHI/62oifLbDLpV0H",
+	"ZB5a9kEom+2Tqinn2XNYl4BxV3CL40aj0VqVtL4Nj2uA9bXv2fL/t01G88pRFzEJA/5IZCtEI5D/Bo5Y",
+	"18Cj00GZIjZmfpTfgHHkopW/b23KvNy0IJ2tZ1Qidd9H1POZDrsCwOOMyQiFK+6sW/FgVZA4v3gvfU3m",
+	"jvuZbEztbmVpmpeWwpYuLrdeKbWlcrmGsDWM5EFEuuSjoBB7Zosi56UiL3GA0X9LLDOAiydeZDKPeQ4j",
+	"VXSSYyk78UOr0SBDIV3SqM/1+4X3dm0VgW2v3MLdBiZFsvB7iHaU5xXMYyeYsnraadmWDUFsqLYQycoz",
+	"IYvmfmwT+177Wlxi5tqn2seIxXaf6x/DkdqkqoHHQlrUbDSbLay+oATZAg/RQy8aLnwVCm9lpOdq+y5x",
+	"+EEYMifDjlf3nWXKht9Ls+jCw7uGxb83TG0kIfLkQGpQxERThZNfH7ss7GB9k4xX4uUXckErkfVFVAyS",
+	"RDGE9EacLmLBmUenb8zqxdll7zVxfA/6xqfVlU6VEsGiKAkMTHtc9WSqNAC3S54zGrJQ9sTFMrdYoV6g",
+	"wsgPFqiFwSxaCSfITHACaTijvl/pVl5TTsdpAbEkDho/1izRqsrru1B8tk9n3v59az9mnPIYLSMZ66Xg",
+	"Uy3x0Y1793JKnZsJbR0cmiy+Knsg8sacucqjN2PhlHIpawmg3LElqdpJ6faz64vzi6vby96rfQ2M0O01",
+	"0uX0M7Do3Jx/H/W5mKG7Asyb8+9rL1/3zmo3L3utg0PQwKLoGwRu73uErEVuYHkvIddM/Tppnk5ap/V6",
+	"XX+JxvOQqRfYJ3kysK8+t3+s3bh3tXMasy75+PHjx9evz89vX758/frm5iebVCEuQ3ULaB6QqcfnMYvS",
+	"ajKJncsRQqQs/BipaVXahJiXa5uyBPgUcGV0echi8dQCg0MOCP0+YpSTLhf3kfwwYZ/IzcteTUAsScXl",
+	"Afcc6ve5PFO599Psz8mJy8WqYshI3uIJrpJRZ0IiNp5CyAQLHcbjGuOC/bpYOofEIfV8j4/73N5XZkAw",
+	"qRL13m9zFi7lL4hemCwYkSqU9+rKHIAaWJts4nucRXuGDzBJwOpzlUBo2D/7RJ0YuWxVsIp3VzeX315d",
+	"nNfe9j6+etM7lyUQJQqcBTwWW8KLYZOILiMSBYKr9LlWh5BQqOGKoLpjy69kD4TkKPWQ+FOVbr+YBMVh",
+	"L14kTkjQVUdaGuSlkwUM7R9rGJFZu3SlWfvHmowIF49k0BRWRdRrFOLyVAx+KDSfPg9GWHFYJfhWlTVu",
+	"Xz1StbEFOxBIXJ1zLD8bhMTj1Im9e4aoOqRuiuwWiWLqMyLouQU+QOaNuTa9HH8vU/0sgduITj0fwMk1",
+	"zY25qp9kUi7RUgpJR/zR57Yug4pfL897vZv67cVV7+q23nt3+xK/26uTmwUdj1lI3l3KyoyQWzqPtSsb",
+	"nYoTI5QLQiQTCwRhRLxTwTsowSZUK+WOdOZ9z8B98WNSGNFEZZNYQmQuQE8KMm+rkM+XDy9P4pTkjQDl",
+	"1bjSHzE/F5eystDPULlnFKCdEJrOQC0G/DaxMoszjKnH0QcOhXASK/vYiyfzIRjY1fvJP1baF1ZyhmuL",
+	"LLyQ1eCyWvmSp5HnQt8kZQrvpnC7b0tfIlwIrQeduF99Xs3wm8ve6z1L/C8R/Ao5q4VOQIGVMVbAsJL0",
+	"Ewwn8RgOrtcFdJkQ6AXlOQtc1gvjiAg5RtPyNfaX1icEMaP6hjPkZnsEGTXpvb0EAoMNzlUdnClLaiIy",
+	"jp0diby2vbeX8qZ0xXd/yj/In0CqI/KnHATI3p99/metVkv+X7yvA/BPdMPU63Vb/PuPPsrL/Ur3jz6Y",
+	"cPtY26ePlV76lW4/UycGyvxLGy/8+B//4/+EZ6lqBo9VuR7tt2k0Tr/4/NmGtaYnhCurN1bWlh+00Skc",
+	"VI6ZPaf75v59C4dvQiwzzGCJv1vp34XQ6KeWc/PmP1t9KZ3CM5SoCxfTwZV01mxTJ24btyrgJ0bMSoNr",
+	"YKhTync3F9f1ZGeF0/T5tyxO0mVQVTMSLos4wQwV2Y3UCy6KoLteLCWzZ88UhWXkP/7//wtJyemzZ3Xc",
+	"qVD0gPwCCyb5LxKp/9kzUl0V8QVnx2sHt5656XiE+lGQ+JbpViIxKJWM2Bk5G9hUTqazCyVjmAcFjzfp",
+	"FqcUYqTtTzVFQWup0NAl1PeDhU2mdAnt+ShUlpcr1YQLPLVqTizpc5NcAoFye6eyohom3WkwSpi4oMRY",
+	"DEiJLH2sxeEwaUpQPHNGnQmrteqNFR6yWCzqFH6uB+F4X34b7b+6PLu4urmAb9ICVwkTqVipx7DSqDfx",
+	"rWDGOJ15lW6lXW/U25jFMwEta1/8z5gZVPuUMEqvfRKbAdKQ+EUAV0CWePEp4UGqGGLEi3gPYfLsWbvR",
+	"EGin3IQCwOAnTPQh6ThxAyFxmEIaWo2GEJrajcZeKiTp60NPsEXu2xYmbfe5DR54ITbfrcnYJlW7VsM/",
+	"a/PQt/cMnnk8wuS0L10NQq+8KFbOUygjIQOmBUzbjYaSJBgWGlypgKQbArNeUuUN/xnDXlQciwxb+VkF",
+	"IGxw74M3H134n3/Jxaf8rGo0rSnMtEXxJTG+MqikoSJJZIg5lOMzmDPQ+LSlbzj1VYPcVjJmAIwFB3gw",
+	"psmSA0ymEy/D+Nhuu/R3MhI5Y4epdH8WUFKVaCoCe8zrFEdAx2BIUgOi6cdo3ej+UZkFpqqmQPNJq96Q",
+	"RpOaRvTJOBRiF8TfHB51Tsj//X916p09GbAOXEU7flLFsXAcqHEFKpS0wZBbg40oVqrYRkORbBqp24sw",
+	"bBxMQGksWwQ6G9bfyVqBIOgD+MQZsresy8tCFRjq+wgBstvnNawD+JxGnrNqeoHHRFyQw051Hvqotkve",
+	"OfDcve7KQzRc7O3ZCA3P7XMCu5AWDRpCbN605jJpKhjFLJRzEHgI/lztQFr1dr25Z5EokINEkrlEYmx7",
+	"9vcoIoI/fb3f/caG1KE60QujA6SoMuq5ngsmdVgErp1UbWce+qQ2J57bxTnsPViqYPywA83tLw7zlASh",
+	"gJ6dwEIq4hkw2EpqF5OBCA6H8y4SW4QeBFozBmLLYIqBFC/sOrEBPaGZqZ1o8moO3a5WJzZYDnEVlC/7",
+	"HPnzjIZ0ygSIq6PUL09sOnc9xh2m9pnsj7vEG/MgZK6e2ixjsiZi+1Cb36a+L5gClIvKbBHL81O3qwtX",
+	"ChBg8FFOezGxnKtOetpS4brEC89hYAsxAieDIu16C+WjqwAXgk1RvUi6TGrKWIxVCFKhRaZsq2NAyWYW",
+	"BkOfTcWatTkO6i0Y2+pzYL/YQwKdEvv434FGeCQ+pAJ28tI0GttSWVMz/YnX8M/EyfFn5ssVxU0pbzww",
+	"2KrJn4BOf6Yww3dg1N7bt3VwnaCGoCw5cpQglD5xeVsFzkz3ygzYLDkgkBQcsUm+JvaHDx9qmvOPSaJj",
+	"l5stez+wacnqahOU+TNnC7p98/3FVeF4gkqY7lo6wZwnUaID/cuN8yBhFQgC2KofXtKr4cHb6PO3KNql",
+	"aF7lARkir4H7vCe75qHwGkVzJtQazhaqz0bgu+rdiEQxXco+GXMeexAIv+xzdMxKrgcXKKkHZ5+BYH8W",
+	"8DgM/C7hQS2Kg5AZxUihl2E2mjJJyZ0+D9zlGuHxU22xWNSAjidsyM1Jkwl5rnQrR257dEKbzgFrDTvu",
+	"4eiYNpwmaw8P3KPRCW05FauSod6VbuX9b8d/i1+1pleHs+tO9OHk009N5/mB++Jo8l377mNDCHfpuVe6",
+	"lVVsqZQW7QQYZG0K9EMXiHRiw3VyFcRKA1S0DTgkMDt2D32NZd9npa2GTBxKlKOAAgnHWN62zxNyJ8+z",
+	"uoJ82BMxfzNVd8ScOi09p6k20NpWG9BlIgHf1ovGq+mn8NWv7t3r1seDj7cvfr368G758dfru6vpx87H",
+	"2+e/vv7w7vePv76/u4Lfv/u1/sO08+kDv+y4Lz5qBVg8Xuk2jxuNpBstONykE02dJ8pnDzrD9XK5LiXW",
+	"K5a00aJzUr86hS2b7eRKZRjhQb0Jht/UOYp5DOnylZdXfW8KFRFr7mxzVLBwRZvBjZmI9+/WMgQLeX1e",
+	"TBJqvAqDky77ShbnsrWlu+nk6nnOrWuShwla4+qZcJFN7wrYKCaa3emVkRkL2RMQ62EbahVsqKdpJZfn",
+	"CQ3I76XwNbENyTAHOgnTN5Q+V7x13TYkhcjvo4BTFWxL3A1t2lQk1Ho+5fdY7htwfi+Cldqb6XZLMOUn",
+	"3//ZKgIpsR8uCvNANpD3JaOuKctpkPwsbpKMHwriSQGaP81UAtpm6agQxaCGuFJpMyzUAPSCsXeDe0Ti",
+	"URrJAznNakJ0CK6usxAvHzze589bcR4M1SvgOKjHaa59ibdpVyuJD8HcRw15yEjW8VrN34s9sCR1kOSX",
+	"Z+p/NYq+ExiX4nOgOKYWlxznz+tChgQUIFHOhPo+42OWY/2tXMAyvh0y6k+/6Scm8n5lrXxglAWa7c02",
+	"PwEd8SK8f1D2/QN4v3VS8v3WSWnbpXhf2i0PGu2y77e3snOKb8rYONFDZjA/6nKgZu48u+y9Npo6k3x2",
+	"s6kT1ahIRZlI4qyMg2lFfqEm66ZM6UDDCDMaot8nackH4S3J730OBf8Tiy1IkXtdYkMJKGzKN2TotBbD",
+	"qA8xxBzZq+9jsSTVkauaqzPR1YLZCwpNWKUKTaBVqJZZnOJyc+79Nmc5IFVtow8UInHtaTD0fAhDumML",
+	"L2J9Too+aNunQgOTJI7w+XSIEokt32hDkzCbTannlxqxAxGtNb3puRcR1Wj6FGN+oG8p8WLcZERjLxot",
+	"17Y5M8z49sM57rlmNxqNIwjagxapC3cgxh1MA9cbLW1SlRdFZl7tkSnV07szZTbEPCDja9U2YDuyY7Yg",
+	"U7J1hKvVL9EOrg7FwxiPwLrmRYh5YJLFbWNufDwPOXiuwDoMsUyGO6RVLINlCBaJFlPpiKNxHHpDCO6r",
+	"2kE4RkscnNjMD5aMDaDttw37wQVapF6vW8QWnw6e2RYsAKYR34fMB74z8L0oXmN2Rfs9ZLR0Cc2YbdQV",
+	"Ts5Sv8Okqllm9+oEfdlu4MynjEPQHQSCeBEyoE6jsd4Y804WJC1lizFx+SnkHlZ+F0hQXzDv79lGV8lZ",
+	"4rBRPHDEOoVgcHZWazZaHSh+NKNhPIUZK9fYD/AcchLhKla6la+PD2vN9nGz1e4cHB4dp2FOP0Gnig/M",
+	"q+hZOZXnoTeexH97ScNhEMosnhxiK6aYoJ6+i+3EhdVGdZ+zsctiplUryZYClUTlSrdyMDxmrVGHnjhN",
+	"t8OORse0PTx0TtwGPD0cbrd6se5Ld5MtA1lNJARDISZKmXBb60GWAvWuZXRfVl3opY1/ZVz/UmtXjfqI",
+	"SkjN6gxGlUCbJiswfoXo9ZUYnK7OifqNiWYeZder8pOILyuNzWMIYYOwCiC/JReqRl/VMBJyjuGkAUTl",
+	"kWNBOzM5ZatLTnhbds0J1oP3kqJgUmKN6XDZRb5Leb8fMuousflyVC9eUTu7IjyMBy6nnVvOaxxMMuTS",
+	"S+pkl8Sw2e+DVtTJregCxjKtJBEVspNfSqFiqm+lcA3pINlpjaPsTudUw0v+Yan6b6ksuI8z7wMsLRTa",
+	"0oyqCY3JMGT0LtJui65vltAWGs3KQ7SXJ9ZGdqFdZHJYfgbT9S+frT/y2Rw///I5o4cgO5LqQWl9I5WV",
+	"CoOlrkHsShSPNapGmrJCejxxF4qvJAqoAaj0YOPbENqv+crNkYo26Ut6Ax7+OXf7FZCnbD9w7hiKzGnS",
+	"eJqgTxYTcQmSfkKqfpz4LBVo9/LRWhBFRLy43ucgI8omK1hR2gJ3osvwUUM6hAvkQXjn519sUg3CMeXS",
+	"0IbKGA/iPp8GLvN95u7VUz0EPcyoQYgXZSXrbHXNCZVF8VGAR5l8QOWUfO772u77PP0GCoxOqKtdy13J",
+	"plcBhnKz0Yg5cVQkiN5MgkUihj7GjSRFEyjHuqHdgiy55SblCp5WjgUMqXQbVgUxVCtFsJ2Ii+gna5Tr",
+	"57y5wUSB9ItRa8YRDrrtZr3TPG4dHfwkexeUlD+LpGr5fOViAA3bVmZdJ6nq4mkZFtJ4CMv5J2IJ1wxu",
+	"uJkhQGM99KZgsGSB9H95TqrBjP42Z1BoDe58pNUkkiEG7VZargAytFLxNGe6LIFHkNsyo/EkvQ8KD7ex",
+	"b/6ykent41Wq6aUd/vODxarM5gZGfwOhAtkygKMM397I+K0kXAAiEXw3y15WlZoyZqxTcu8FvmKaGL3Q",
+	"aTT63GjaairTVhpJbf/R+Gzv2380P9tk5lOHTSAGJiIjD0LnPZ4meSrLWdVGoWPiRXEQLvfzFaQtYmOs",
+	"1WqJDfypbSuNLUrfsaRIbvU5qhmzkI28T0I6Soxk+HnHTlFFyiJBSKYe96bzqVbkcCzfP7DJgtG7dH19",
+	"Lh4f2iSETtjMzRQhkSBC3XVvS3lNxdTJ8L0CeQ2Fs1XDYoyl4d25E2tlXdA8CFLP6usRY+5XkXpHs2H3",
+	"+cin464Qi2CBm+uOy1JCWmVIcp6xdJ4SbyQDOEOojsJjy2AfXXg8gh3eaMJONzeXzAgTH9bkYsR6YQto",
+	"4bSyX0hsE+Kb5NEy7xWjFzPSmLLNYOXNXclvBeJa2m7j7cJ9jOkwI41IMUwz4f0w91hce0WFlMVrB8db",
+	"GrX0VW5llWv8M1nldHdzxOKntMql1Dq1wwkFTClajzXGqfG3N8c1C8xx84ip7gJbGeCa6wxwXqSPa6mM",
+	"4iG2qCN0TD1euNJWwUq9qKBG01brztvkkuHlGsXwaPLjagIShK4sNm0asV2w3oSdZVadsDRSyNG22k97",
+	"w36UGbSrNmZlzVzZdVhE7f2txz+qmjmmeXNWwNsgICO2yDPhrbaStwZ+DOahlr4MrY4/eWjn9oOFhdno",
+	"enmw7tqyYKaK/fnqYIX7Pcju94MQHqquB9nRNFymhRS32vLBhlskZJTCJR2uHsGU8qVJgtlqUYe5RV2h",
+	"gTgYaaeLcwhESUtgT5J4GfbJYcwlrbLOgVd/YZ9APogzY1PbztzdNPoDkrGezN5sEFX/ZV1+UlPCDUS5",
+	"yHonaelFLA0fsojFew+wOefV7xpWWvsvrYWfAUiirF4ATStLa+Ey8Q6BKd7SWiD1eUqOObED302qMtoy",
+	"oKYnw9uyP2bz2V69+fbySmYbJXp2KDgvh/SvOGZTSKjnbq4AJ1iiSaqLgBJW02zywTw+JZSgzVR1RjBN",
+	"3UzDOzI2i9KGBdnPaK0VASI9zEYD2SB0pbeU3C+NEnWuWjAHRv08SPcmG1XvNYppEmBjmfVTLyKOLxTI",
+	"Yv20z5WCSv5y+ukHL5688d1Haqo69hcFlzyJ4pou/7+GCis7JTylGquf5VOpsvocj1Znr3SCBi1qogyx",
+	"gSzvEKZw5N9/EW33v5oe9S/J3yj5W5WUTxumldwdBZVEv5NV6IqxQxvTMP+ERmTIGFejuygWJv0b0P2v",
+	"JqmT23CJyCxEobTiYz27/Jz55gMWFtdcG6RqLjG+eRetgrgdVeNclfJOexRcr4hYXdJ5wsiexcpuLQXd",
+	"IPyXHvblo3xQSltVxdKyQdpZmVWyCaN+PPm9MOBHVTZqNRpa7MwsDCCfQfagkRgCmVFZceylHP6xAkpS",
+	"bCe4Ky+B4ORYUdiE4D3fu2f1tQkdb+VGxZtclkOWQLzBGt8SjhDUVxaMMmzHpTEd0khl1UcWOWi0MTp9",
+	"4WHv2yw0r3GSvyQwYW11LQvnAeuZc3pPPexavLOFXQWQEu8u0X2YAN0NGCboIfT31iOC2J63FgNUXcE/",
+	"PDodgEA9n3vu5/37fKnrUhaNJJvm8pxU2y0llQi6inLJHtb+Mheg1Fs2Zm0aJRp8G2wamS2ttWxoXaZ/",
+	"7tV+orXfG7WTX/5otz4bOkiD3SNJcJqFzMH6WThovtmt+p3EC8xyUuUHW+sBX4OyYTWPjwJbtqpX9ZFS",
+	"13HC5IZsQu+9YB5ast1IZCkmrlgxdql21bXtSoX33lApP0nDaDUasp6MoXR+ECal8IvL3luZovcFVpE+",
+	"77ROZHHGaxaHy1pPSFV2nbyLkHTft9KiECYFeqUy+2PUZuiokG9cUPpmr+3esGs1GGsyKACbxLytRby0",
+	"BZc2sNZmK5GwEpFO7/WhqvKLfSZYsFKJACpkyaCuDbOLz/XZQUxOqCDEo69dwPGq/JtRRTT5TjbGCOc+",
+	"27SuYyn66lCRDRUykUfQJLNgdTNsc1C8tLRJg74c1ezB3I0hre8nOxdsIVev77FRYAYx0o8q7k2QCNyw",
+	"RSLGEiKyVz7MERvTbBPoqL5AubtMbq36ol1aUpdfbCGryy+2kNbxi23ldfwqI7EnyAU9NpaEckOXJ1JN",
+	"WRm5b2ZcIbIKsBhaSQ3lmde/5Aaz3JB1mDDnLkpCwOzZAiP14wkzHVXGOs3TzgfV9P00ImNCZdNAKI9g",
+	"J8UcE+0ciznu4w+ZdGhZ5hGzlD8IZThZmcA9GqqavS6bQT/UgOs9BQr7wfV5FcpIAwohpiTuswh7Zdl7",
+	"ScNEOVWU6odF3RIBBcAsyv1ln4tXoXWZTG8bBnMuywSfJp0VV0cvaK6oDe/FERnNfb8v+0DJrOHq1n3S",
+	"NANeYrDLN0Prc2VCgYR0DH/Zq5Necv5qK9BqTwWvJpc8wRooo6UJY3Cqz55dFEuByk+jRMFnz06VdIkW",
+	"PKGgpJJhNS0paO9B9U77j75kV1CWe5VhQe1urQC5ZFr9yme7W9Sw6BRGTsXNrsRKMyNP30Z5tEu4Jn6Q",
+	"KtbOLnBV7elfC5h1pTUptWbdTmBlOffget8gQL5ndg+2Tojde3v5bb3RbhzbBpmYVCPmBOK2+WyU1KbC",
+	"di66fyoT4eTqdALNXFw1RVf1FxYca+YkXQXgdy+KQxoH4R6RVV0xBydx1J4SylW1bcQNRLROo502vmjb",
+	"kJoEUttqfW8ZugvVVYUSDeV6+hxscdLRsc8DXlN9S+G0Mz7EpMp9Zh6giZfnaMaTZW0yvKXP8UaWUije",
+	"t/6lUvxLpfiXSvEvleJfKkU5lWKDCtF+QG8DSOa5b5dvcSDQabXNAHaM3dzwn1SNDf/31rUbuJkEC9Xn",
+	"/bEmb629/H/mDgMP7S+wkY60UwyShWb+Ws0FBK4Am8g2GEiWXdxiQDUy7L07v7zdZ/diEYX3KYklTJKB",
+	"6+SVF8Wq5YaS9+auF2NbPD1GTxP2LMLZgkVS4ekmN101ZIlkkaOICTUHybTeIEsn7PiuFBkiKxlrP5Ph",
+	"LseV3a/6PG1/lf602vBK/UaqHnf8uasCCMUbsLpuKv/O+dDjLhrHQYxNBVwYa0913hKsOpJt67QWOsky",
+	"ijpsZXKpQEdTn2BelNbTM6lSA++6zGcQnQbNDDXtNw5CDGqLaThmsepdOA8dRqjrhmJpMnGrz5Pmt1cB",
+	"VF6G+sshmQS+C8UGoAAgaEWppgtk1CK3b27fQuIagT5fLhMrnscTiNjxZrGl4ttk+XRUHqCPQgIfVGax",
+	"5HPa0VxWwxcapBOErpiBM0F3A866JGQjiNKRDYyqK72I9hLfLfmP//G/CQ0EuqRTaGUB+54K3ZsHxAmi",
+	"2AJTwJIsIBZ+5AcB6miI6TiAq7BVIpDACUyOe0vHHh93k7aatu9NvdhGWEZkBl0MxkxWOJsGoeBKsTOx",
+	"iC2eDzw+CuqcfYoHUBA7TAw7tvob71qfQ0Kf+AYNOV5i6BHPhCpJI4RkvGcR5mP7KcHr5r5fx4r9tqrw",
+	"nsAVVvUnsV1oFmwbm6wlNdvqMo5NjED1ImkuGB+ChZZaUFUUyZIYbIyD3hNzQ8Ic/q4q2SczwnWE+XhW",
+	"4RTYpLe7jYzh27nRT4mNLc/VCwMZBGqTqsqNnMmmyAH3lyvFKFy4EhkDULYXPkUCoqQCGD4iXrwnN5ZS",
+	"u7pO7QbKUfZncg3S62Yy8YV4+6AByAj1dVBMBKGCtWbmEttLwpwtCQTxjziIZ1DJLwlsHqioG3t1xaoM",
+	"yZ+yxSVGGcnS7C6xgRDKrQxib8oiaabRaDwEsIFhI7tCC52FYkDxb3xnABX71d/BPB7IAKY8ngxk7I1C",
+	"UEstJvdcQ6QEdaliJn8iJVXPoQtHl9j9SuC7pIbWTsHh+hU1vZwDmc7q7VD2Ha0rI1nQpPTfn8RmHMp1",
+	"iPVm0AFLPKtppiM6QMJTlwxAv4GSJYgbaGB1fwr5NvSoP8DkMRsOG8K9XbDJCQ4Hlk/5gVigemFvdQHw",
+	"rjY9fismL5pwdQw5I46yMrlaD8oK0+CeuV1B+8UcSRjWcJkeJOI/2pjQapcw8lNkh+QbZI3idUuyRfkM",
+	"KuMYoTRcDuADwwYk682gk3yWUMI18F/QaKAgoOGRuMz1SDYLWUGc4ZLcvL4Re2c1SP/DtkxIAmic6DbR",
+	"nHKcV+AjZ3D5o2lkJ/U61anK9gR3bJlBK66LL+JAFIaNZK1lCT9FZtJhZC5773tBUZTZd2UuKe6vzPUV",
+	"9OqI5+jWSSXU5EJm59KmqBrvqGwk7KkseVesKtPjpmqn9CL/7uq6c4eehZE6/cI14nBZ7lNXvA1hGaGM",
+	"pC4fYNIaZkOqGZESkDi92fp80mliJFDpuAZPTAL6KteFMQWrKKZL5ibxJrACnNHxA84GHp1CxfqiE0qY",
+	"onhR1vLNEDidwWuY2NWvP5qrYzIMgljIBjNSteHSy3Y2drSMYja1LdlQRP7oufbeaZYUyIn+1PtiWarE",
+	"6+pKdXxYWan8scQM2PTm2TNpmH/2bHvbe530Vrti6h0tVbvpVuLVCcMgjLrPnvV5TebZ4BtHNqGyz1Wm",
+	"FYGsTNlNAmJRlLQSeVeFgzf/43/8r81GowEl84QIENPpTNnY+5yAvH/94oy02+0TcT887sh2RRiMT2zF",
+	"9MHCn4jBMAQ0SheCO6oqmayaOu6lSdLm2onNx1IPDw9tCR9speKmvxypX7QG4WlmTy0HSOXN8FS4nYaN",
+	"aecxSA5SBwOjHDQa+wfaSIfGrkJC/e4JffsCVfcNpYygj5nUOAAmQodYzljW270iySn3Npx36t+WzQjK",
+	"2Vwu6TRd6K348vNna9366BCL53iyaEwVb8ie5OraD3BR9x7msc9tKU1fTHc1pZ8wlaHSPeyseuPXbwLL",
+	"dENsP0Lbm8qC9gKvc4vW6o+lZi3zQuE6ZJaJJv1KtwKBE2Ke/4+9d19u28j6RV+lD8+pCukBKd4kU1Sl",
+	"5lNsTaIkdmxLzmUGOUITaJL4BDZoAJSseFy1H2K/yH6F/Sj7SXb1Wt2Nxo0EJcqWPcofsUQRQKMv675+",
+	"v8aWg5XnaotxDjaOE87oDsb5Svizsf9Xdqvud8ufCrIm81Qdd+t1u5ZYUn+xWsBv4lfEEmqMe3okPk/Y",
+	"DJEh8kOp8seVlx2xKz9cxeBu51tqu27P67PBdEiH+5MD96k3YofTLu1N+u7Aq9qU+IBt9uSfd40Yq0jg",
+	"vz40lBpE0L1UYzbGDcpDfrMIVzFg/yWAIPjBEB8GakrDauiWlnFjv6GQANFzK2Dv9fbH3X0DvS/n1jXG",
+	"DeRUQImOo/OejtwJdXujg8nT4XB0eDgcdaf9/YnX7fenw4ORmF1gSGO9aZ8OJkN33xseQJffobEwYmwy",
+	"2GXkqqwGBsYu/CUMdtDpdnq9QecpxFaFYMJB1JA7sOXL4ArNF1ZUawVRLPajsSS9g0n/oDvqTYcDb+ge",
+	"9EfucDIZjdzpoM8Op4eT/JLJzGa6WnLvp5GOQO6rxkhbYb3+bee6xo7fNNe9w1Fnv9fpdbudfjc32zWG",
+	"UTLbvfH+KAsOKSenIkoA6Qh96GGLY+/hBeStG+O+1TAkQZ3Xrp+ryOhNoe7LshS/cIzuCRmERzcbYq+f",
+	"1DzdDg3yNO1MqpPOhK8PaudOTrfvMzrNtRllCZhL8hSmNaQsRCNfkvYKqVSJsOD3ZJx9i1TJmAQ6VWI2",
+	"dceVOZIw8PQCpmiCS4gjd2x+JlmCATsXYvHxXFij0MbX+fy+wldjXwPDgVzvO0P0qn3zryxrZ39y6A4Z",
+	"sHV6Q7fHDqcDuj956h2ynjug+9OGVYHu2z3vjorovttJamlmaMcYdMy2nKJbYA/fanQLtpiwqL0Mo4QG",
+	"jY9/biNA0xWsEqDnNU9l52uWjBCbqDMLBflYVZBcJgZdxd7ESZ6znjRlgMQ2z5HdaFWtBjmfM5vLi5Hf",
+	"1aCaihHLVDZKlbDpO6RZRZaPAJwqWbqweYGfXjvQUqAm8yhczebpTB6/OiVNJ/fcTqfjtNQkWFD5amFO",
+	"iuv0t47cYebQjAH5MZkxLiQU87DCvRLMp8jSnrl2OCBv3/zcjumUwXN1sXF//4BElHvhgkygYn7FA5hS",
+	"gLVBYr2Zf8ViyLU2R+1ef5SpVoZ0KfC6Gh8f2dwo8NQICH5MKFbLWIR1Zp080X0rQ7wsM56QcQMHVerz",
+	"iEECE/Tf2OaYzpTJkzmN5xJy5YHEzno9Bynkhb768eyXl0fqL0/7Kb+3wslI/zhwZMYPiBYxlyfDbcDB",
+	"hPHHMCosPATbZTmgNBWYOw9ZbMxf68uIig178i69XldNYxKGJBBOwRGWPctZ7jsGWA+N52JSY5qs5P6n",
+	"kk4r3T64U8RUIs1aNAt53/eOsnXTraOapgOyUKSq5y5lv5I7cvyhQhveThniCO+Tsikd990pytcxlH9P",
+	"2+eri9fh8Pfr3mcwRu42/euLz4pZjaMyyY62P+ijkLvs4Tl8tYpXT7cDrjjdDrfidDuqzNPtmTIrbSxN",
+	"SVOwseqaWFUu6N4HfbQ+ogEWsDJS1TJTDL9rmGJrh9QhpwUDK07CpdDWl4jDYnOx+bB/C5JBcQJJZmVL",
+	"+VyF9a9DovpPQi5byENJxYwXHRmKgHFvGfoczFRucyzsQmpN03Jr5in7W49+8EaN2h3quwwd3dUkd4Js",
+	"98ntBKE9062S7XVSAwD0I0mv3drC434OezKnNjM6aFjc3DlBqZLsVFacyM2qJu8TCDscZI2vDz+Ly4eT",
+	"XCaOyly7TV23cuZPn2ezHTXUfEnTbGoobM1vosXjm5PnJy/PT49/3jMJ1qtidWkJ85JFC8qhXEZXbcQp",
+	"4mhVSE6akPDl5g8res18cvb8J5s74tav1E2P4Z4/sZtYuDW/yYsdmXJ0LCNAqM+bOPbivgU5ljbuJjEL",
+	"ptlePKOx1yQi260cMwUvZOAnFEtthY3NbinghPW9RsZRwkPexpek8WVcUtKlmp8lpKEvG7HiVkoBrwXl",
+	"elEoIX3x6636wKRbhhdL9semNP7p80zvNra0w/ajEYNtxLyUtjh958+WI/9zB9Rm6TmGpCRkisaNV6PB",
+	"ya/f/fPHF78/++P8xdvT01+fvtYewEVlqi3jAmR76E/J0l+ywAcYSd2EQt3Ev2IZFrCN07dlkFK/4rog",
+	"pTzThnx6VGdpBLNUbNeOVqa88mWKgDSPf9o7+6llEkEZ0p44eHnxOKsgVqombN50pO/WwqIptJfVq0KE",
+	"a6zK8gu5HQyJpQMTQjeFoQO1ZPNCswM0fKOFC7uOESeDsAcE6C7CO8W6iDbtF5E7LwoDFncI5CSBltzm",
+	"pQWizex6EN+z5Ktkg042P04ZHFVzRN9cSRzWFZMivUPODH2b8gcRxt3oBnjGm8cnZ+3+/kH7+2cvWtAS",
+	"HpntesZKkKbTbuOv7UuxVEdaq0N081UYJ7OInb3+GSeChyR3QWbPAU+S4laUvTNAXy+Fvla4+4Y6PXC2",
+	"0+7bddrnzQAx358yjpnpLoDgZFrSoEyfYowTePRvlswiNFPiG4rl6+/vZwLOocF2pQiGxW7K7CLSVBHQ",
+	"OKGR2OYQNKWXZ5cvV4sTYLVwLIP29JtYxUyrYqOf3QJyE/CeH6QBtCFSW7SPjnKHIrN46kxVB1qLcvdO",
+	"AVejhunDWgthG3tgS3OAJiw1Cu41TJt5209mW6ng7vn5u+MfXk3mv4XR7DD86/3o+dXhi7c3f/3Bf/np",
+	"+XL5/q8fku5P74a/3dkeu9v8r4/Tmq2KoCqwKj9VNKjBIXfFw2swxeeMemDhf2g8o+6ctZ9h3qwEQRXb",
+	"xBwetkHbORgdg1OVbcHsNNb5yR8fXFh4O9NyyyjyFxMWLjM414eAS2Mcex9SU2xtNPi5ivxWmLqmXYvf",
+	"LbNrj0i2HQSRTyDTplhEZTuqShyH3ErjvSrSa1qTpZ00pfYRdgKlysgIfkCX2dcT9dhGZ6ubghyisJgl",
+	"zClhRJqpHaEUfOHrwCS9bei2QhHXCeGW90o9Org6XsvXiQerPLx5Ng+vKw+6cnbyyso8/+IGpV6tzZ2A",
+	"xsnFKkZrQLekI47dKmYaVkzIhoT09ttYwE2ufe6F1+LP13PfnasDrVr1qRYYTeFgpkY5+MHQJw2bmK+C",
+	"gPjiwEvf0vO9R2HxRQiL8l3V2F2g8FOaspljULjTIHenT2fEikm+jQn7KHIRU2eTwN2YGssEwEjz+Kdc",
+	"CL5iX5bkxVKzaG1ibHMgfiPVnmyuhu5Y/0qWlPlc/gaFkXsykpAJzUw3WJM2B3WCBF/l5qQGOg05Q/GF",
+	"7wnQjmoIcM9Sq/MILU5Fdk4vWSxp3xSkLBijUslo0Pv6BqluSb+GOoQ4XDA0dxVx1+fTPXcIy6EqxVR9",
+	"2ojOxbKbbfBHEDArK0ZMaUjxYhkd2hC46zwqzVRpbh0uK9OpVUfrE0TCSDMKE3E2WqaCU0d2O62Fr3HL",
+	"0NfDtxc2TNX9WQPFed1QeqiAb/J2wWP86L6sjmOxB6AzwGNU/pzCnEw2uYBmhOjFP473FlPaRnyZeG/i",
+	"c0B0LdX/3/ncy5WecHYd3GhMlyJikEWWUXjFAHAmuYaa/5i5K9DQiHGXxoAMbS1E+nJZljn9DvHznsPd",
+	"nVaH/MJdhrA/lrQ2EJQP8NmiK1bAvlEcM1eLKXWySryITNSkCqtNzIwsW2tVp+IQ/3pyk1bskCbU3ApV",
+	"88naAyjCTSk9nsmcqb/JvF+qn1PN3ese9BwFBuTH+B3E1jPWD/W3zKStYq0HP1UpYzrDspjQ0M818ls1",
+	"Sx2Nm84pgIUocClMefvA8ObTgCAik7yH7jDo7jvmtoRWFpwy2GG7U+slx+MuGj2L3wNoUhcQsWmMG8PD",
+	"fndw2LBKv4QFu41xY/S01+8OIIVjIFYh48V4UxX9eDGlezTwXdZezsOtc2hb6DsxYy+mFGdsKyOiIj6Z",
+	"rjSu8BevDbs1i+y7h1+C8hTrTW7CVVSirbZSlYjlWqks38KfYwN4Lk5xskqg9UqyKTldd0SSEOKl4irk",
+	"YQW9aQD34ePkg4HlXaqzKjWnwfNQJ6YodU3tgcpyH6E4MzUEMoxrwNyKX6FTHmrPhBKX35FF5lBljQhW",
+	"GizvSENUgrYRXo98I2CE3ghx2ZSok9uoZJl7pZodGoEvpSEip+yoWCxLE7l+NpfVNXpuMr6aJYstnRL5",
+	"6ACMONhoN+RAEg4B9LfUYpJaSNgKNv9ijAUJtps1CHBem7DO0tuHT0yOjHQKYKJbR/qu6HGL51ShX/ox",
+	"kZCXxDTpPq0Zsotam5q2SLa2pqqwBgM12k7J1ADf1mYBQLXd2islIm7H9kpj3Bh093u9pw/eBkFdcU9W",
+	"SAkC6qNN8rBsElx/Qm9jkoSrZBK+3wJjxiJPnkwhWnDFgnC5gDg890jCAPD5yZMO+W3OuBAhZy8Akx3K",
+	"YaEGdpEs2/MwThwA2Dt7cUau2WQehpc2x7/HbflBexUFWLfshnzqz1aRxHylRCLJoruOQYBwWgpRC0iz",
+	"exJoFutmL9lSN5xpnmKfxwmjoKYmDFq4ASfCaQtjrY0z5FhE9ToIvRw6YyGpU1xuFdr2Y5unQ25ZZQW6",
+	"ugdnAYjuT57gWyD+v9AlISfLVbQMY/bkiSrRRoka+JBEkHPQsfkLLB9FsH+NDwEzL7WDnFGZvKbLJaMR",
+	"mbOIdYi+mEaMwNT0h2QeriLsBUqblhbqi3W4FjoPDEPUQAUV448on7GvDZ/zxZT+gie5DjpncUklzuW9",
+	"9e5sxF48llX5MJSFsG71AHWTUa/bzaY2e7WhGTUY4/5GLMY79xGpgSNjDZgijT+Ex6iFaYY0SoXJ+t3h",
+	"qHfQIaeJ3G7Qs7FPJBxhhzwPYffEc3FafSjClHJAzOwiFr+j3YK32g6kQD6z9Kv72a9K1L3etOuOWN97",
+	"SofsYHpIB25v0vVG7On0gO5PwBpz/SWCMzT+Njpo9wajrvxPLM5q8t/MTTZPzn02RKXnpiI/oRbzEesu",
+	"Z3S8ERpTmvnaEEBdmepjUGwbbRCAOtr7IBf54540Y9ppuKTSPnnDklXEY7MHpSyLgCas9KBumPRGiiVo",
+	"b2MWaTt6XWd/WdtLtkkEu2q+mM7+nXS97t4RpannCUyxKiC1XQ1YZlnvznSGG+wijYMBieGndxG3FHTK",
+	"O1yfkJUT/FichcVZ1VJl21KtbEP1Lri/U0PrliAG9YTv3ruojYbFFk5iHGKcDsq1YqHJIaOakNUSpGgh",
+	"WQvx07NrOpuxiLw9HSOguc0lsp455OIQY8ciduM8uhFSKVwldgM8HFnJK+b89RsdIcYaLRXbJjQmlNvc",
+	"X9CZkGAkdimHIi8uk7aJDHyV5p+bzqu3ueHlE+KqN9cFOnHpysV0wYgTJksxE+O9PQcrzmLivIswE7bk",
+	"M433jXac7t2VaeukmC4Sakd4uTelXb1jIYk3NYJiVy1QqU1YEPJZLGaFhxCnY4Ek9P4ylJqhvzRJ3i3Q",
+	"anIXrkvG1ldKWiK/jp6hlbtBLcEO3VvyGaibItb9xOcUvKBCQ1Zezh+TVy+/J7jj5Q7LnQ98xW/i4hZ9",
+	"++b0UTmkbJjGvEFWUKX3536gOe9U9FtYnl+J1igRwXVawTKxo42GeklO0zTOs/gAJYxYdw9EYXuQpOT0",
+	"I4NLa2wUkCxWcWLzCTNeb8cRLP2oMCowmmUTbzrzVdAMkmVTz7/NyQPNiVVFy9aU7HySupxtMlOmu1Hz",
+	"gGuZK17zCHYVyW6qLPTVdMAOac/tT4bekO1PR/Rgcuh2vR7rTwd0ONkYnat//AvRujNzbrLjzw6yvhck",
+	"llh7QaVsNBkHayvptWXWq9gX+OWmuj5XG2HdEhlrE15a8R5xVTzHMlXlGs6DyGMR1HTYPFfUkZIfZJWP",
+	"GE4miBA/wj7uMn2Rndt7iNCg5P0cafy7PDUjE9OnbpT8W8fAceLXYYLJafyquQlKRM0GzpbNKF9lpXpU",
+	"sZUDPpWmMlXFx8Wq9YzVm64GBBMy3sU4G7KoEZsQMqgAjRXytIyNcpurGhDdMSdJQZtGS3echMtYwfRm",
+	"0cjgkmQVceBOD240tZ5442ozPoX5UqI5j+olpnEMBI4H/cHIIgqKrN2zdGWYRQZdEpM4YUuL/O//1YOf",
+	"oL9hmRLWgwu3AvgfhLZ+4BX6usOuKOlSllDhK2j0qzV9deJ7eAWSkoYRCUI+AzwzysnBcHM/3RdXpF8o",
+	"VpM3NaG9snTQuy61z+Yjblm2Vp6KUN28nySxkHub+4SQKn/bCY3ZoH+B1v5FzMTjGi9+/eX5yx9/ODh9",
+	"9frs5Pz5jwfPT35/cXL+uv/db8//8cvJiVgUDGxdrCK/MW6kYa4kTJZ7KqQ9pu6C/RfM5N9R8ny76db2",
+	"qtvtH/hxvGLRt+o++CENZmHkJ/PFt2c/HPfwM5RS3x7gb0sW+aH37aDbsBpGIFhYDb9+98ub6+5P38/C",
+	"4+Pj45dnb+cnb2fixxPxv++eHcN/B9Nl8qv44dllcPL61zdD/v1L+Nbx7Pi7s5/+dum+hq//+Obt/kl0",
+	"+eNsNvv2211VON5t49TJS2U4wJsZ3dd6iL7aV1VnqJGktqwzPDt59vbN6fkfr375+fTZH3toS8V7HzQv",
+	"xsc9CES1kRKxVrIfr03LuuHKYkL/OXztZ/GdV/AVgMWeM6547rERALptY0c269lck7pAOX1MmllCe0u2",
+	"rbbV96wySnRgCQBhZgEGeovM6XLJuGQpsLmDp/1C/H6RDmcViaHIsh/LSM+Il3UvZSGko+hKvRXqFn1J",
+	"iWN6o3PsBkX1l+J9bhHWc/SWKrEYTHzSbRI1hT10Z/8U1zrd7dQFks8L2DF+cnOBG6Mx7loNdxUn4QJY",
+	"QS+mYYT7BHly8zugMe7tW43ivm6M961G9V7Dy2IWx37I4YpwlTTGB12rEc/D64uIuYwn8iJkJ53SIGZb",
+	"SXtj+jZJevNEP6aa0lQTzktTrnpLztDtE0p4GMoCzUgKkI3k1mHjLSabUuqjLQO2GxFkoLMoRoKtI91p",
+	"FLApFACQS8aWiDB9RYNVrj8OQQrKdIPNj6UEhNLpeRgwtRPBo+XsGm8YE3HGhfVP1DkicIiFeI7CBeHh",
+	"NQlhZCB6peSW/oXN44TeaHkO/NRyjd1LLJwQhk7MEsK4F+8gkRVOTeG4Tvbb/D4cVVPkOUdVriiVq4Wl",
+	"2gCoIlZcloJNw2jiex7jJrkfJ06piMxT0tGF3DhQZyFzYfC0L4WW7taqboe4L+W68Jbea201eLhGDx6v",
+	"knkY+X+JYyRR7TulunHQ/TS6EVzdW6vG+0OheZztuxgiWI6GxjichEeYmvvuaoNp3sby2dLnVI7ardxO",
+	"7eWt9zxfya+lzqfYWGpLiQPLoLwOsOEMvzNjosmSgHhMTo9fpMS9utsLgeWOX51it9mzzLcevcH78Aaz",
+	"63pnh1CtliGeZcfShVFyeuF7WDMbXAgDKAb/UH1P3yKQ0IyDvm50Sv9IZwyvyv9BXTWyGhgDvAinSt7q",
+	"vXTh+bGkUoa76KvFcC7ccDHxuZT/feOvPATg0kjYYBdhdOHzKxYlyg3QX5P6boHk9Y3j9IyBhyJmE0AT",
+	"FH5jch2qPTwNxah8PhuT1XIpyaoDliB3R8pfrT9SuSFxXuIlc31qEkl3GsawypxyrGmmASpICBKp17lm",
+	"9PLCmBj9p620VHZ/bVJUOWH06DSnTnNuah695bt5ywV9ts5hfsmuSbQKTF85VV7Ct804ypC8A1Zy/R0a",
+	"MSG1bR6xtgQ2sQh777JloroLhEPuVJ1VhyBwDipIWQWefjtteXRIUzrvNodBQU83LLHEeNH7SPrlra/A",
+	"J89pHWcdDTxuDOGRm23Ujz72vfnYJRbGLd3s2xoXgyr74WCdAdHr17Yg9tdaEIPtLYhSV/aT6+r7c+Hv",
+	"spLbm4kPdpm3NhTnEWOfxVQ8fPC24mNc4zPGNTYZp3cLaOwxoXppIkXHV2DlltZaFrtPO+QZpu0pcSn3",
+	"fJhvPdcGtSo0Rcriz8rIDuWezVUk5MkTsCWfPAHDlvgJmUSMXkLpZMhdBoA+wk4IFc6K5PFGq1G1EqUP",
+	"8UIWw0WKAxVSQ5OAyQdIWGJpYlnyYrWWlraymDAFsY4RKhqPX52SKV34wQ25DleBJy1JbdgasSbodUmO",
+	"yDJYSYpyfHHZDkpjQErqkJeSdkt8H9hQ06fLmwOKSZdkC/OQWie7ELJI4TzzBz9W6IXimZlZSusA8WWE",
+	"88DD63GudlaSmePaxoTaXLxBO2YRgjojZ0PTKdN3jgrHtawi9gH0CGfN929ixK20eZO9Z4ul9GbK722R",
+	"wL/E0wQXieWJ0YV4GZI5jdXEeiFnY+LEQgHS+EJ6Hw5MtDP3xbzfOIQz5kkaDWCl1fMk7sTkrsA1kRtu",
+	"YXNoiMbpC1giXDVoD1bMfmgSA4XSbMXEEukGCukCwblZRuzKD1fGMQlXSewDLCOzuQzRyhqb0h2PQ4CV",
+	"hpHBnr4xWcV9ThxhCij5JTv53uCBiElTAnhBI0d6tYK+HBMHrRTHIk7e4HBkGxkUvFqyAQTsjUhMRwwE",
+	"rY40IeKL9KvGh1DslvkEIcbMT/T9Sw0z8VW1UXB/OMIWEP/ml95K131z5zYtepALekPURIKHL04IUJSo",
+	"FWmVEftrjFI8CzeKSQQC0TtiB1EnX3L2ql87amBVDulnhOhswiHIT3JLz3ARN8UiVXXKt/c4j9bR5mZY",
+	"c4XDvgvi3DJv9US+8679Vb0RTJenMW5Q8V/gu6x3j+XM6jXky/khv0+HjumnQN22KfOEFZiTBQ2rIUVB",
+	"48+tZsBqgGci67asxpUfBvBUNAZdny4upIWR9xIyHlWvT5KQDPqG/yNBx+D1xX3Amjw+Puucn7w8fnne",
+	"efXbc2hiFqYg/LXXA1T3S3YTJyFn6pOPVmPdCCas7OHQp9BRHbZgOPf6Dasx6IsJEgaUsA/RY/1oFV4U",
+	"cMfSUs9QrMp7P7nBSstrC1Lc2osckHC6rc9Y9BdrztfwjvNV8IF3M/rsXN/H9KTrVggVlKzgK714lEt+",
+	"CXjtsdLbFlmEEz9gslXZIqCphRUz9d9bELEU5sYrn/8h3Ix6izO44+KYI1UqXIwkM7vGROSNkbKZeKlb",
+	"sdPaqIgtGQW4U/38eA7WlxgBAzp6Mqj50gc7eGk5IGqMcRFGDPuMBgRKRMRwKYnC6+xeGzQyE1I0qbDp",
+	"8dNGyB4DZDUCZOQ02SzD9ZegpYNljoUJqwe/x0sWAKcOdS+vaeTFwjc19xS9UTi3a7aXfqTnT6csSgH8",
+	"AzEl+0YFxcMJ8ZlWyfowX2pZaCddu/VIt/MY57vfOJ8yj8ujUGboaUMY0Gq8b6sgVzt1PaDDLwivG5kw",
+	"4duzkzeqmwZhXeLKwqYUZKGAA6M893BqJE8rEBXI9RxiGNAe3FS/IPYYS2wuiZQV6ALZEnMBC/bkuzzC",
+	"LuwadiEzvbvqbNE7718fGhJPSAnE7dwWk7NlwZK5kLiNq8WUgg2kby39mvTevYNJ/6A76k2HA2/oHvRH",
+	"7nAyGY3c6aDPDqeHk8p7x4t4S/gEcwLXIShUnbGvG1Oh8q03ICsUZBoEnraAoBxLmP2N4stSfADxnC7B",
+	"CtJQwE5GboE/gfR/qcx6FEe7FUd3F0Fyo/xLMa1eLBAUXW1qq0EjRiVSejXfave8O9rAt/rcWGDxR53X",
+	"qpUZA0+0MW6Ey/i/5PA7brgQf8lKzHqYL1bDjy/kEHBE8nLgjUe5XMIp2xvvj8bdgfGOgc8vYeY5e580",
+	"xnwVBFZDhf3V7zELhFiYJ8kyHu/t+XTRMd6h5OTubQatSWnIxb4SRvcc3cu2+Pnau1A8tlLa40eR9Lca",
+	"Z0kUgguPeex6C/o+VRn6N5l5BA1TYwt1u6ODO9H2fkfdS4Y4EywQp8IiS3oDzhtJGF3cfmtBtLTG5qoD",
+	"JJnfXHIRCrsL98c9baI6tEkm+oWxicQytXuDw15/MNw/eDrK7SnpQWe31Avm+atF9ZYqXVxjS61871sY",
+	"hxWuvl2ycBkwy3O/lS8pfsQ1yey7wKPLLU0QsOPWmB7r8NC+autj3YvfAswJc2281AkqgW0CE+IBFIo6",
+	"6UZ3UjYVseNbugclZTLSZaGQgYKK4XGaaQRc7BlL4pI0mM3TRlazukByfEvoqso6i7QbJh3CTjKNy0hI",
+	"1eSmsu2U8dUCYI/g4CNWUq/X7TrESY+ms+e8T8sQpBHoJ+JFooSz6Aiu6TnE5xAkAnsRP+ynH7K2kM36",
+	"EQOn2ElUXlIbrQLWwtsN09uBdMNPDxziKLXk7DmYpBbPqRzroYMB8IReMg4f9bqOHKH5Yc/B55ifDeDW",
+	"5vT8zZge44v7Dm6cd6swEVuGunPm4Z+epu9hnDj828gh14xe6tn5D68fHvY1YlWv72QLPoCxjCarCEFx",
+	"nDcsiW7ax9NESB/YadvgUgmhdZfsrVhs2V5a03J6QNZQ3nZIk89nKx75MWv/xJIkYO1h3zAtNlkVu7EI",
+	"tsdWEkt5n3hc2y/1f6iRXLGtLvKcW0/b3f12v1c2G7X3mjkLjfR35dR87t24PmuBZD8pxNd/WpJi2K8J",
+	"GNY/vIVhvV/zVffxVXcIGJbSB0Pu0U2gpLRm0C8lp1lHMVCMAJKFL8xGqDV7fvLzyfkJ2bsa5O/pjCXW",
+	"d0oiZknLQAUPUdurujgsCJXlviY9u7Cv8uFOq5TlIFXfWM4Dt9EIYjZPWct3BP1S4Cor8yHSKueazWa9",
+	"Xvepk8EnSwO6OKwv0mrL0pOZ1XRlpXTbkAJo26oOGL2WhY9Q9HeDosflq4s8n2cURLElzrYpusqpA++N",
+	"MXBBb4Tr5OkCXiCD+WIJA8tO3ZqK1l0dQrVMO0kxPBq+t4kOZ159MO7uj3t9M/cgvi+MWkDmrXfJ54s0",
+	"L0LPn97AeEsXdpBb2O0i09tsmbtnR0oH/OldhbpOwiPEhclPuXXF0JdBOvZJcC2k3ibHXMLf4/Nt7gaM",
+	"RjFxdG+PMQoHG/HSeOvfZLyVLKkf6Yq7qvCo+NLDMezPfI8RNp0yNxFmBHGkEhgTECXOGm9IUlXlYDhK",
+	"r7C5cYn0m+KERkksA9PSJQr8KRPCiTRLgTpau+k9EoNwHvMB2bGOHFhHPQD2bkWDONsDqO5eI3cg36ki",
+	"fVAnd1AjQSAe8kXnCLYzdB9AmiAVm7tPEyyjcBbRxYImvnvLXEFAk2kYLZRtnDF2O9c5c9e0yDrX2TDr",
+	"6OnB/nDQ721pwOjZuc++sU81e3fxLAqTfUvfQhv4918uglugRnR+UB2d19um1Cr/DBa1sSFrBN//0+FA",
+	"vrIIvAQbqQiBbYq37yHG7odtvIXNxKUPy4PQyXhpu1DPi1gcCwt1L4yy7YNV/sMpRxJu4RlAPW/qhti8",
+	"xA85EtaC6W0Q6Wz4ST12dhkVxIkOwHAN076KjSXFNt81lNw6e7rEki4awHlDNjPv62tTsksEf/taaMoq",
+	"OIslILB4JcnUZiIK7A6JLre3d2HvrQs+4kKWRcRuqfGMsW9ljVVkZDIJAMhSy8K2x1a6TwKZBZzC4jTe",
+	"KYmc7Y6rhfotIyyVXXKlySCzL+jeEkMPsU/kLpmhu3nPVa6z6Vdfz8O4pC1JHGeuehZvkVMyV3u3XXTw",
+	"t3vqobttn1tN5oTCSXkM25th+xKRcnt86ocYqT9jSazhj7Q4A7N15l8JtyRmbsg9MqVuEkJVDUwIYglc",
+	"z313XmZyFyTrd2EyV6kAGjGiRt4hvwENstjsDpGHyCJZMj/17ZhIXmYA0dNoAMgvKat4bJ6W8XTIeUji",
+	"az9x5+ZOD6dTEjPuFcPoUEhA+Q3BQ3gkgf3EzymmHgIF8sTmTYdDRsHnbrDymPcQVMgtWZ/kUll6ThDx",
+	"q0QyrSEqFpfILA7rzDoS/w7Lu+yG2KJ2wxE7RysFvKUkOIa5FEsAD9BrI65zWnr03adyn4jbmrTTcoeK",
+	"wxpQl5EmD2VUG8gY40XsWEKpSg9lGkb4HJk84mF2I5l84HAD2KJHpBjr95PWZ8Q7o24SE8CQuBf1faei",
+	"jx06OgXtfTdGq0rFvStdXBz1J2CO+nLNESlaN1glj/7bvdk8LNnC5EEHbo+ukrmCOa4BYSK/mY2SoBhy",
+	"KScTRmI3XILWGxchY1UTH5cYt24UxjGLFQpmLImbDFtEXC6kMzbNUeIGPuOJEHmTlR8kUtuTiM0UBs8s",
+	"CCc0IEZxL3zMQ4216XsdcsxvkDnYKP0TzyJ+orkvMq13gLoy7A5aZeLtJwnSJebpeJXMn8v5vKtI0OtS",
+	"sEgrEj2HdDR56h54+2w4HXYHvT7tTfruAFrBD+jTyVaJHo1+vfGuRoLHXbCGsFR3UzCW3Z71JZdaEGMx",
+	"NkmvWzfsqmdtI4PSa+qLCnXNtvJCXbehibd4suFEY+7TkB7qdjkRAscoXtc68EZWqxiGCyfO7+2z1eS/",
+	"mZu0z8VnDmn6CZzGElh0CQPbIb/NQ31iUczEeBObw1cMhOoS1F2aZG34o5ImWyFhJHIcyiRhyeFBtXlC",
+	"oeoGanl0j0LISTL3Y+LzOKGqaQE5yEmfgHmHdTpoYamvgQcg7X/T9BcmcnFy6ER4LUdgpspFkvILfQFL",
+	"R/bDSFmoR/lchFlSwXztNcopTKPe2Xnzk3S+njwZdodPnuixHjo2l5dnbWBLDQJWAVl5DaO4UpDiXoGX",
+	"bmzwzc/1dkpCeeusg/7i9PT55eyPH38K/3k6v3JfHr92n4Wnp89nfz17djwYPTt+ffL++fnxz9/Ngtn8",
+	"cvbdP1+/ODmenVzPfn/9/bOzd9+fnU4Gz1+f/HBMv+Pfff/r01P+5or2f12d/vfyqXLu54x6kPmTYjC3",
+	"cNu6+fUC5dkZBy8AJ7a2oZWKoe6nFHe17K70muFnFpG4GRV4e6korFEKWmpY/SrOKk02S0Ws5MNYuTiJ",
+	"4IY1KTAi+HG8Yi2LMHceKhx4dSukBSjeT707wZ2LMi67oQDS/J3wojNy2Pm9LbSqvFHH5pXCmKyXxVsU",
+	"YIq32FpqOy5NaBDOIF2oa1U15di7lRDGLo0iX1igDg/V928vktPIwV4aFdgzQgemzLa5FtrFiIGVkd7k",
+	"dsLb5jWlN9ksvGsIbbWZtxfbV/LKL1twWx/wtJ8slsnNrzRYMXVNLpo8JcuIiV1DmjpaCTE3S5gIsmah",
+	"ZVXsYBmGVCc4O2fieerdYIenr6Y3eGM77bOlz4JCEgDm8WmITugtQ59LrEKE2poc0P3pkA28vjvsTbr0",
+	"cDpiT70Dd38ypINpH94iYdGUulB1t5oEUG+Hrl5j3Hiif8GoiPh9FQXV/gT4JfDVAet7Pbc7OaSj6fAp",
+	"O/D23eFkQPvTHut6h+4onTQfCvTkJCGecXIDN5LwNuMPtT2vjIskFi1b+IYdIoOyxhOQ8F7um6UtKhjq",
+	"Ae2kYRXEkoYBM+a+m45GCN0LhAL7KOHuU8/zDm9XN1BVq2kffbbtXD84vxtDVnkTCiSROFIoGOAI5GVC",
+	"qTGmRJinAsZCGzPvk0q0+qLq46OFuEsLUWm+u9qIYtOV1dEBzdZ6C3EMnFBNyIB4Ny3iC52vd7Sllb7+",
+	"XCl5mxe1PGnOwuWcRW4Qrjxh86F331Hv6UCbrISzGnaHhMbEbvAwwafZDWGcTaiXc8tl6j9NhfXW+fJk",
+	"G1deBfc2WoU/nBw/17ozBvvvhshZOzI4vrCimGGmM5mHMYPWGuf7k3NnnREEi7W9BQSQ5V+b39qt6bdK",
+	"ofsok3Ypk2Aj3lUglUP1nQpzJGUzS6n+LDK5Sdthms6/bK3Q7cafTiv7d+HThpy1oQ9NfOqGHrN57jLL",
+	"biRhshTXW7rkIHXjqorG/FhmezFbOrkhEWvHbrgUHrJwjTQRNr4EPBX9MjFSyBCEnJmJAagnzrq/kPQW",
+	"v4eR/xdWJkuPmkCgcO7HJApXSLvnz3gI5RIvsBoBM88gXyJ/sWAembBpGIlnJu5coR6fG8Af4goEdwdc",
+	"d3wvB0jQkLsOhaBDms4HuyEE8Ucc4gcbTrj4XeZYIE0jA602RyfWIg5fBYG85KNDmiuO6ZyWRajO3hjT",
+	"Hl7zlmKsC+FQNyc3BMOP2IgnP49tLmnGySL0kFjihiUWiUPjYhxUVj+cZ/PcySriSF4HMDFPnhQ04ZMn",
+	"+ejGkSwx8W5kg9sEMv71QgQ2lzECYoQISFP7bFgwcqzL3iT5B5IgZjAamyZCpFJmSvlqmjgSJ34QKPBH",
+	"aUxOVonN8/moMZGhclDD8okKukLdzyoiWsBW+f7kfE/owj2J2SM1vM3F4YYzImcdqDORVgbCYGGAu1uS",
+	"S2KchDSVWCGMY5+TRRzQpB34/wX0R7bGmwpcVLED5SSERT0yv/607xCHrpBzUHljwPKHbg/sXGpzYqT/",
+	"ZJdAOAXLANL3zFMFQTICk33IwNEtztLXXk+Kt+LxarkMI+O+TdngI861z2fClxdCLO1gNbp4mypRID4X",
+	"kokQ55cl43FC3UsUNm+Yy/xlImUZledElx1JWiZM1WQiUQf9tHhTFiyJ++eJ7PD91JCyd+g54sbhiick",
+	"CIE2dHJjYs5D+6xxSQ8uUeI8ldiTVZJmKfCBWL0TsWVAb9IysngRO3uypKcE6Yki16tMgeDJFHK5YsrE",
+	"E6RE5nShwqOqdAqXK1+eM+pLNE3PjyHHSpqaMlU3bukDm4nQjXry0sBf+GiBEjfkcRgAqz8uET4v20SK",
+	"kaBsuyjU2SyEpMFpAAIpqFsTt02rznhKqDMPV9jz/g/qByZnqdhkelFc9ChwVZPwmkZelp1XEYxiedrP",
+	"uUXoPHlCjtfW+fqxqgOUNr8pzjQJrx6dzWkgBJqYF9TaY1ndV2UK4D3gUHWgJlO9myN2iOqjhpeVZ7hQ",
+	"GCbWQ9aGNd/84xk56A9GR0jrC9cJr8F12RKlrctauEGxp3uc3/B2Iz9LuuJRPAidt2Spd1wDNgFsdrKn",
+	"KtgMMSqkHIlwE8etcWa62iDwpTAz1aU5oJTpWB+AqjOCRLbEidTvTSlPgShXhoFvLPEFPMwIHKOELkis",
+	"f1Ws1J9OS21QIeglaS45aAOflZ7p/Kb+Js41HKGsyHaPdcgbpDrDeChOh95clW8rZ0PBR8AQkAoZ3gQF",
+	"tT4rYO4Y4lppDkxRI9caOs/KgIDGMPVimI0VJvI+Wfh8leB+aDrt9mJK2+Jr7SQJhGi/DqPLOAW8i1fR",
+	"lX/FYrKv9I+QdUeEChMKuLNQHgi7CqZvqXmUuQerHq4iGD7PC5sSWYO2JhgB6FcDgbRXKB5GhzlVuNUn",
+	"FAzSxZTCZuEXNFnvN2v0ygrn+csPrVtlzrA8c2kl9KZtC1WahNEo8FkEh75ZEL/CKwDJIgx5FC2tDjkT",
+	"EtU3TwhudbmjUZTrfS9xBuFn2BDXsmY6OyvzF4Or3/qTwaT37rduuP/H1eGPyU/vDiYjt/97768ufT1k",
+	"T6PDpLcanFYFHcpfeHOW4hbVo7FJdnvMvfMwWUItlHabX5kK0ywjVhNj4RlDN6cpKdSNijWht6CeGPlg",
+	"V5AUEUcAg+kygzD+UBqqtxqgJYRvnqIip219dYPqBqLyedRdTYZeGNmrbrd/MGj/EEYQD7fgpN727hLx",
+	"YHjY7w4OVXg+XLLb5A4+YjxaDRrrtc7U3YpLk64AYKOIhZKuKXKRyl9wPLdYhIrJT18rl+qohrOunPzy",
+	"6crc96OsMYbDcAYy+Cxhud2Kn5M4YUvV+JCxHEgTzKg6ciUJw222rNqmO9hE/e5w1DvAN8Yq6uLav8Hg",
+	"DUOXORO5yVoNmnWi/osIdQNvIpM78Ar3Gn3dxXFRoZltz4jvQZ/E/Z2Omm9xx3PDV0Hw8ePtKkLvC609",
+	"TicCxJcn/IUXU7pGw5z/cv4qK7EsieCsDQq9Qo+Z9YeWWbe0GDTt3I23qs7GJ0zl4q0vOFVvSKeX4TO1",
+	"WUvPgPBkLaK+bRHn79qW/haaxkoPwOcondj5jPe8PhtMh3R/cuAOn3ojdjjtmleml03CyQbEpH673y2+",
+	"08eP91I3ofs6meyu1OF56egXi+RkleEt6io4u8b7p/4LjQtZGE4CmkAkNAji/+SaC1RvYNndJdXZ2+aa",
+	"LSCd9DVb4Drl0qP727zPtghPpSlVWZaKMiCVYZAFXZtgVQ0Sqo/mgwZ6+1iAy5BipmYDFoGvY1JD3GJM",
+	"HKU6ZOAlVRYORJ/ynAFW5is2xyRueQmuMBhlCy4ly0Dcw0BG3wG26ppe6mwt7joEDEhaTTCJkrbRyoxJ",
+	"vibkKNcja/N6LFIWJqhIvHLnOvoOeFJrm8LQp30jFu0fYbQTdPQdNVjV7fGqifUn9/HHgpFjGC9b9aDB",
+	"bfZM06fcHtpaz4nFEEtTB6/vm1geOKngMi1ijxUru2xFo4UJp0UmSUPE1kbuUPVhRdw8rGPIWg01bLoS",
+	"VI8UyHPLuvHKbed7pDnokyC8ZpFLoaLhPXHnNKKueOPWZ8Mi2Va17X0Q/2yiFzqHzrqM8ppQ9xKj46rG",
+	"6HoekglzQ6ieMfQRoTOA5j4pB9AmfmzztI2hiP+XVVo8uFnbCCJfx1HYcMmccnIwNBan0LphtFamGka3",
+	"JUu1nNGBRa6foy3ZD9XtrRKtlX5G49ifQcIWzl12FLoCZE6v8NyI76xTeW853jBVe/+IwsVWvDziEZBy",
+	"kCt2ZAb5sFhFgtA89rzdZ8+bYW+ap/BRGD8gYWxVHSAYM54cKBnIHXMokjRlbTNmDEqciTa9nNxbZey4",
+	"kvFLsbh2/Av6/mfJmHIwtGrjXL0A5ZCC1RiiscpzIU3z/Vod8n1EeYLlbTADKVUCNifbfE5jIRNdxjxE",
+	"jnAljK0ErVinX9L6eSmhMFuuRCZI8xubX7OIyQAKBHtbUAZpyDdh0ssHzGWGkbNrJXZraC7SrJyRBcVq",
+	"u5mYCRxW6yEqOtLEhDROHFYR4VK0bu+8lelAw6HLn49m6lXb3EQIq9R8xzm9dx7eTuvB6jxqvU+s9UA6",
+	"5JReEq5VedIOVmXOlREcTZyprSmAS9L10WOsPJNPFqc+5IwsY7bywraqj16ySEHdYKobxAYVQ04rEGwu",
+	"QXKqEHImNPbdDEBOE0EAEWxHy381tL+LZ31rr7rdgYu3gZ+ZI+YmYDTiNgeWEzlK37OQwF6VQsiI7Sv8",
+	"e/vUc1pY7KRKPqGCHcl+sJqNzMPAiwl7T90kuMGpwKvH2NGemxjVDATJTumkFw4/yhNHyAihxoXyhiK0",
+	"uCVkhsci/4p5NveE+YIS0xf3uElrc5S2kSl1eNr/+R//E7uWxC8a5CODAkIB5yhl4hGXQI2WHNGSRown",
+	"SngZAQZdcKhmKIzUeiItzBza/7FiWi5xO/Av5dCavfbB0OYBS4SUtuTbWsRpOxZxLrA8qOO0cOYD4X77",
+	"MZZIlcT2soBJYSSLWdtiU4PYTFYRuyN40it1jGr0TumOA3zvljwSgFrouLzNwyiZt4dO1n5J/1BVyyX+",
+	"qbBW+vv71u47pncUycseV+M9hVmuxVMZkpTJP1LD1i4Dntr3emwwfUoPJ3136B2wgduf9Gh3eshG3lP3",
+	"YGKyF6a8hfXDgOoF9jY+KI0PZpZan7FaxQnbhxPVzt0UTlS9PXkJ1gQzhLPWfwrw1D98KARW7y8rVdYq",
+	"2VvlSKiyJ4XhiwZeqtMlVKnz6i2qvFuEsxxsUarwr2yed7DKjPIxWVBOZwY5Nroe+tsSQjHOQnlgd5TN",
+	"4VlGAgjJKmJVGZWxqqHQHmxrQoM4lIo24yXBo31pc9s8fSmwN3ytcYTCYB6g3aKv6UgNJkYoFvMzKRFI",
+	"szyU/MpXlw/J7fH4Pw4oLz8Ba0UWnOUaIgvPvIwmFCzXqR8kLEpbrxC7KLWQ8l30RpM8msspa6XpKYcS",
+	"PojmDOYbifGt2HPEQe8Qx+S6dQhdLoFMRwg+4Ryj/ahnc9MhfQsTs8HM+0UIVWNq/Fg3oUYsXgWJCgwE",
+	"TIWmc3PXul0kMWcTmqHELcJwMHzVB9V0EARbCL20r8xB1PIWvmVmsNK6KhmOMsBKBjMJw4BRXjmaLN86",
+	"zChI6swsqQqvWubxxllwPoTLj+MPib8Q/s9i+VH1n4RLB4R6OCVOALjlQSKcHGeW4P/hF/ZO/J+zd472",
+	"u/StCBUK9o8//vij/eJF+/nz8x9+GC8W4zj+p0Oa04hCNwQNZAuLRoFodQhsP6PlAYrRcC/J8iql/sBg",
+	"w92czlCQjLGYrN8e9M6h6mos681K5qyscsucwiUVDpq48P9vBsm/g4T9e5b8e5awf7N3/+bsXWts296H",
+	"4ce2+Kev/jnHf8aZf5q23RE/9ayDj62///P/azxcfwVF40csqys7/W9YwGjMCOMznzMIwOzAU6nDhQj8",
+	"6GiY4rNUOW1v0qXDw8Go/7R3QPcnQ3fg9Vlv2t0ZQ/otKRVvVR5Yh9B87s/mjeKZ/m7lBx6JwkmY7GZV",
+	"ahRD7nSCNz7vY53qSzkGYxbxlXKTuPC921hkQHhTwyLTLqXUIQ88Jvy5bbiVtDzK85elgCfYnKhzT+UB",
+	"xkojrLIaTuIz5srhaKJvaBprcgq0V5d7OihHSKciZqefdGSPts3dCHtU5yxiRMYgUQUbgBTA0UGalegV",
+	"NJGN99BtWJIyKtJwWxkOawX/iyQW1hrqaUuSdNs8z9J95YcBEiuvoeu2TOZqAwhDfLov2/PfrcKE2jxi",
+	"1J0jyKaJSbGX4k3sGagQaqiIFVWLp7pey+suKP/uT0CXysHGuHHK/aT9isZxezjaisC5OAH31ZHzaSbo",
+	"q9NgH2+lq2oxHwOhI8qjh5+9vEUZ/OdE/IJprZOtzIU011XkPYfPtepDHGoE8kdULJWXXhODKPZnlmqP",
+	"p86GggCFQ5PVmtWS2OamKC5UzuWLAcp0+hrxjTOzVXpfnwCc7cf8/Y5PAC7JhhK1tTykIZccf9vs5rLG",
+	"BdKE8Dpma4Whke0/aCnrrMi6ZQC6mNvVIjSW6J2esK9CSQd2JG5faISYCjMzXDBA5ApiVs0/V7m/Fefm",
+	"nSPp5Qr40bv/5N79/an1R0G2W0Fm0JfeGrpzU/3EQ+8wEK+QuPMyPGQsyNStIuhrpo6eCrlPAzqzTMcS",
+	"Cl4Mn3dj3iRrtJAzyUSdEmwmIfKOolufyNJS7bYqU4mVl4x2EN5T1jwpNDvx1yvGvRDoNtj7JKIOmQSh",
+	"e0kmLPY9nSZeKXTDuMIb3zP9b4MZCNj763jge+hJw31Gpj8uHO14rRde6VNvcKRtXu5J79p8S/nrv7s5",
+	"lnnY+3PCSfPZaauos3bgeOnXuE9uytrvdzcVDnu91nMKE/fohevN4NXS2vjVr1d7f2HOOy6dcrORsbe1",
+	"jRO/Z6LyVISxpeIs8OqpS7GUKQeuIHt0AoAgLMKOCk0PvAMRYJxC3RDzmLcBib91BNVA6PjgYCxJwq38",
+	"F4Nj2pFv6Vg2r/BkyLH8/MkTVTbcB8YDcMEkwj/oScmnEK04voMfkzDyWDRWaMsQbojn/tIiThj5M5/T",
+	"4EIjQMriZtmU0c6qRAS01jpMFusquFu8VWoeQPG07iyR3etKg6JSfwOKVnXwc3Zt4ElDxTiGxLG2W01M",
+	"Vz3Y0M0K+haUMyKtgoofkwDyVGTCkmsmX0yG2xc+9xerBWnKTU5GWBw26AMMpXDgEuP7whSTaJ1TAGFW",
+	"ViRAJ8ekuVou0ci0UnszLUuOl8z1aRAfqVwH6beOdC+H2AFgx3CcC8AxVp9FwsCKxaYTXxd6jfpcvXEF",
+	"nmgOTBQvlfUI8v76tSLmAsKmnHr4svF6GgV0EQJbBM3MIux42cochdfp1ClgWP0YNd9iyWKfuywF9sWU",
+	"TEeuW2/kjMW+YvQS60mw0iFK0fXVN7vim7o+XTYTKXxc48s2/wWOIit2AWUTIojXbRiTCivbwNLupXST",
+	"lVRotXgrM0DWcIpsXnIkSRMCg/E6LOPWBlhrmIMz32OS2DMeV1ntRqOXlZWlqkXoKJtZk83KNscce4om",
+	"axgBDt5VaI6V2Emq1kWf9rkfJ2F0A9QtqLvrWbevUrCqjS5hRingq3qf0f+7szle2CnV2HKZzNbLwXX7",
+	"jLkRS9r9bv/gNqktOK5q7rcyzStix3ojQAYFbu8d1diiX6dx193f5pr9R1CjNTwxkOu/CVdRxha8XdwJ",
+	"bNMh2KZ74Dy1M2ZpWVvvGUtiaH8AIgCXxS0tVFVRyzcxiZmQXgkjP5yfvzoj3/uJEfBZxSYlDHzD5nQl",
+	"7LREigmgHYGGZ6y4FKauSc6i3gqF39gIwpBwOhVmlZ9gkT+0jcY2l7D+aFJiibs+f5YGWfajlLkazWul",
+	"fJX60QdbNcPP/CvGEcwCGFwd+c1U3x2lNiVnWQD4Zz90ur1utzvCcsm1enHm8zbaHjZXiP/kt7lv9kX7",
+	"saJ9MLrz/BgRxY9fnX7f6Q7Ew4qQ4tDsAGWXgK+tuGjF3SD7UXAOMoa9eI/ucNgdOJoFRxi/JhC7nK5R",
+	"e9A3ApaWMv9SC3UgROMHZWZqI5Soxjjx9te5z5Q1atz5I4LXT1iGeRX5Vg3D1PhEm6U2Zniu/ZihZSVe",
+	"byQdl/M5i6XJD829imtCFnvHLLryXWaBfao+A3VTYrLo/Z9uKz/GVlNEq6ac0GgW8r7vkTmN57CnWzKv",
+	"i+cPHDMVEBE7TIYp8b4VxwrsbtRKuM3TreIk7H2yBzgtDnGgtz6OS1NPaLX8IOSGYbbc2gzIn5vGuHHs",
+	"usn/C/fuRh7o9ozi/z4atZ8FIWftn9jN/9OorfbfsGVYMvg7heTSWcu8VkNO4Noi7NKQT9W+wPVCsx79",
+	"A8TUEQMw1suwI7aAw1XyqJcFAD1OiWGWkdgECTxcugMm6GdKHySUlb6bJf+wiGeAJxrRhfIhxuSb/Mp/",
+	"A5GH4jM7oLH0YcyO8TzvcE8iRiURY24up2G0gKLu6mHjA7LDPuVuGEXQ2Z2901gIETIiSUgywk369aZg",
+	"G5NqwUZqybXONvSqYqf/OoRUQ9U+UztJLofOjou5zM2bMaP44jLyYdift9hro+w6/gaasqBucz6jchM3",
+	"7r1RYRHRc9XONOyp5ye/ylQsmnbGttrk+FaOIHPP7CCOs1LZ5zid4md5112vsg7orXkTWPqi+SKuAvOl",
+	"U9tnwAFtU5clr9jCjpdXbGHF4xXbBoLxqorEL0tIagpL/Z+xfEvs82ehx46jJBY3VvHhUhu8LVOUlQ1p",
+	"qgymxACv1v60qDSg1Yk0U1sdqFQhqpY/h9AQJY3ysiuq3j+toLmeh7J1J2YJ8RObA9sUDiJjngvDxngD",
+	"mf5AijwZLZT2upyoTXaqzU1DlbwMSWyYY2Umztk8vM7YCDKn3Li1PSB5aeof7LLHI6dOVYMB0J7Q2Fji",
+	"+l2f6uT2bnfWP9c5nIfXhqIv2fbV589a4+eq25qHK7MlY8PB1Tsn7qgjtWCUm1/JDszm+tSoY9Y8PX7R",
+	"Mqj91EnDG9U4Z3CoMm3ypaLFEUdFaHh4o0yTQd1zeCSHIasogmt6E+d72fOc0FCCEEkPRLY7GImpckez",
+	"WXC5peeCHQ6ttZ6oA+994Qov4cKnC4D9dxQfmHgw8FjKRkz59ntawMmYgjy+LWUboeVuc8eG82w3nD3H",
+	"bsBFdsMhzeu5pDnLMw0hU63Mo0mmK2RxlcjHiuoQg/TyzWyuvVAwp1Mnu8Jt05xRYNxpp+AoP6Y5lZA/",
+	"mS4V7NMUJ68jvDinQ86ufdm0lEgBkwIjeaqKU7qt2f1Y0280xeptiaJUM23GfMusbn45TdOtbJ+YhXjo",
+	"q2XpfOAz0kwntMYdUQFsadxVz9jD8llVeOG2nmo9TdP9VNpse8v1M+m/Z2kH2C00YA42/0Pjd+GfSJaH",
+	"f/350frQOPMuf1hQ92xO+/sH8OGf4proqio7BSSR4s+keXZNZzMWkbenxG6cRzcQml0ldkMimKmoGYIb",
+	"JPhzjJn+JZ0xqGlEQps9oFKRr5F/qCbjvBroM/ksCFceAaWKfQ8WEUMWc+L5sRtesejGMiBcTCyaTpoR",
+	"0yH1Ym/t6fELcjXodPEmVgkFroaFgeAtEuBmyeqQ19R84Onxi5JnqXUjYuEMs8IAhzPukVnlkpuJkTd/",
+	"4ewYzmGLJIxTnpDjV6fmTcpH8gOjQTLXDIwrDul7Gfs0Lj/DTxof//z4fwMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

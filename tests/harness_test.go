@@ -324,8 +324,8 @@ func (e *env) otherDomain(name string) (domainID, ownerToken string) {
 }
 
 // setRole makes a user a security administrator ("secu_admin") or a plain
-// user ("user"). There is no role API yet, so this goes through the domain
-// layer of the same running instance.
+// user ("user") through the domain layer of the same running instance (the
+// role API itself is tested in roles_test.go).
 func (e *env) setRole(userID, role string) {
 	e.t.Helper()
 	if err := e.App.Accounts.SetRole(context.Background(), e.DomainID, userID, role); err != nil {
