@@ -320,21 +320,8 @@ func (s *Service) RevokeUser(ctx context.Context, userID string, at time.Time) e
 	if userID == "" {
 		return errors.New("revoke user tokens: empty user id")
 	}
-	if at.IsZero() {
-		at = s.now()
-	}
-	// Tokens carry microseconds, so flooring keeps "at or before" exact.
-	before := at.UTC().Truncate(time.Microsecond)
-	keep := before.Add(s.cfg.Lifetime + rowGrace)
-	if !s.now().Before(keep) {
-		return nil // every token it could match has expired
-	}
-	s.revs.addUser(userID, before.UnixMicro(), keep.UnixMicro())
-	row := store.Revocation{UserID: userID, RevokedBefore: before, ExpiresAt: keep}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return fmt.Errorf("revoke user tokens: %w", err)
-	}
-	return nil
+	return s.revokeBefore(ctx, at, s.cfg.Lifetime, func(before, keep int64) { s.revs.addUser(userID, before, keep) },
+		store.Revocation{UserID: userID})
 }
 
 // RevokeClient revokes every token of the CIAM client clientID issued at or
@@ -345,18 +332,27 @@ func (s *Service) RevokeClient(ctx context.Context, clientID string, at time.Tim
 	if clientID == "" {
 		return errors.New("revoke client tokens: empty client id")
 	}
+	return s.revokeBefore(ctx, at, s.cfg.ClientLifetime, func(before, keep int64) { s.revs.addClient(clientID, before, keep) },
+		store.Revocation{ClientID: clientID})
+}
+
+// revokeBefore records a cut-off revocation (row names its user or client):
+// in memory first (this instance refuses at once), then in the database for
+// the others. lifetime bounds how long any matching token can live.
+func (s *Service) revokeBefore(ctx context.Context, at time.Time, lifetime time.Duration, local func(before, keep int64), row store.Revocation) error {
 	if at.IsZero() {
 		at = s.now()
 	}
+	// Tokens carry microseconds, so flooring keeps "at or before" exact.
 	before := at.UTC().Truncate(time.Microsecond)
-	keep := before.Add(s.cfg.ClientLifetime + rowGrace)
+	keep := before.Add(lifetime + rowGrace)
 	if !s.now().Before(keep) {
 		return nil // every token it could match has expired
 	}
-	s.revs.addClient(clientID, before.UnixMicro(), keep.UnixMicro())
-	row := store.Revocation{ClientID: clientID, RevokedBefore: before, ExpiresAt: keep}
+	local(before.UnixMicro(), keep.UnixMicro())
+	row.RevokedBefore, row.ExpiresAt = before, keep
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return fmt.Errorf("revoke client tokens: %w", err)
+		return fmt.Errorf("revoke tokens: %w", err)
 	}
 	return nil
 }
